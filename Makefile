@@ -1,0 +1,35 @@
+# make run   - set up .venv and run the whole DVC pipeline on FSDD, then print the metrics
+# make test  - set up .venv, lint, and run the test suite
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.ready
+# DVC runs each stage's `digits ...` command through the shell: put the venv first on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup run test lint clean
+
+setup: $(READY)
+
+$(READY): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+run: $(READY)
+	$(BIN)/dvc repro
+	$(BIN)/dvc metrics show
+	@cat metrics/classification_report.txt
+
+lint: $(READY)
+	$(BIN)/ruff check .
+
+# pytest exits 5 when it collects no tests: that is a failure here, not a pass.
+test: lint
+	$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+clean:
+	rm -rf $(VENV) data/raw data/raw.partial data/features data/features.partial models models.partial

@@ -1,0 +1,88 @@
+"""`digits`: the pipeline's command line. Each DVC stage runs one of these commands."""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stages import DigitsError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+app = typer.Typer(
+    help="Spoken-digit recognition: DVC pipeline stages (fetch → ingest → features → train → evaluate).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+ParamsFile = Annotated[Path, typer.Option("--params", help="Params file to read the stage's section from.")]
+
+
+def _run(stage: Callable[[], None]) -> None:
+    """Run a stage, turning a DigitsError into a one-line message and exit code 1."""
+    try:
+        stage()
+    except DigitsError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def fetch(params: ParamsFile = Path("params.yaml")) -> None:
+    """Obtain the raw dataset into data/raw/, verified file by file against the SHA-256 lock.
+
+    Uses the local copy (fetch.local_copy, or $DIGITS_DATA_DIR) when present, else downloads fetch.url.
+    """
+    from stages import fetch as stage
+    from stages.params import load_section
+
+    _run(lambda: stage.run(load_section("fetch", params)))
+
+
+@app.command()
+def ingest(params: ParamsFile = Path("params.yaml")) -> None:
+    """Scan ingest.data_dir into data/manifest.parquet (+ rejects and splits) and metrics/data_report.json."""
+    from stages import ingest as stage
+    from stages.params import load_section
+
+    _run(lambda: stage.run(load_section("ingest", params)))
+
+
+@app.command()
+def features(params: ParamsFile = Path("params.yaml")) -> None:
+    """Compute MFCC matrices and summary vectors of all clips into data/features/ (Parquet)."""
+    from stages import features as stage
+    from stages.params import load_section
+
+    _run(lambda: stage.run(load_section("features", params)))
+
+
+@app.command()
+def train(params: ParamsFile = Path("params.yaml")) -> None:
+    """Train the Keras model (model.kind) on the train split; save it under models/."""
+    from stages import train as stage
+    from stages.params import load_section
+
+    _run(lambda: stage.run(load_section("train", params), load_section("model", params)))
+
+
+@app.command()
+def evaluate() -> None:
+    """Score the model on the test split: metrics/eval.json, confusion matrix and report."""
+    from stages import evaluate as stage
+
+    _run(stage.run)
+
+
+@app.command()
+def gallery(params: ParamsFile = Path("params.yaml")) -> None:
+    """Draw waveform, log-mel spectrogram and MFCC of a few random clips into metrics/gallery.png."""
+    from stages import gallery as stage
+    from stages.params import load_section
+
+    _run(lambda: stage.run(load_section("gallery", params), load_section("features", params)))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,74 @@
+"""Stage `features`: MFCC matrix and summary vector of every manifest clip, to Parquet.
+
+Writes `data/features/part-NNNNN.parquet` (a dataset pandas, Dask or Spark read as one table),
+one row per clip, with the front-end params in the schema metadata.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from stages import DigitsError
+from stages.audio import read_audio
+from stages.frontend import FeatureParams, extract
+
+META_KEY = b"digits.feature_params"
+KEYS = ["path", "label", "speaker", "take", "split"]
+
+
+def fixed_lists(rows: list[np.ndarray]) -> pa.FixedSizeListArray:
+    """Arrow column of equal-length float32 vectors (matrices are flattened row-major)."""
+    flat = np.stack(rows).reshape(len(rows), -1)
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel(), pa.float32()), flat.shape[1])
+
+
+def featurise(clips: pd.DataFrame, p: FeatureParams, progress: tqdm | None = None) -> pa.Table:
+    """Features table of the manifest rows `clips`, with `p` in the schema metadata."""
+    matrices, summaries = [], []
+    for path in clips["path"]:
+        try:
+            y, sr = read_audio(path)
+        except (OSError, RuntimeError) as err:
+            raise DigitsError(f"cannot read {path}: {err}") from err
+        matrix, summary = extract(y, sr, p)
+        matrices.append(matrix)
+        summaries.append(summary)
+        if progress is not None:
+            progress.update()
+    table = pa.Table.from_pandas(clips[KEYS].reset_index(drop=True), preserve_index=False)
+    table = table.append_column("mfcc", fixed_lists(matrices)).append_column("summary", fixed_lists(summaries))
+    return table.replace_schema_metadata({META_KEY: json.dumps(p.to_dict()).encode()})
+
+
+def load_features(path: str | Path = "data/features") -> tuple[pd.DataFrame, np.ndarray, np.ndarray, FeatureParams]:
+    """(clip keys, MFCC matrices `(n, n_mfcc, frames)`, summaries `(n, d)`, front-end params)."""
+    table = pq.read_table(path)
+    metadata = pq.read_schema(sorted(Path(path).glob("*.parquet"))[0]).metadata
+    p = FeatureParams(**json.loads(metadata[META_KEY]))
+    n = table.num_rows
+    matrix = table["mfcc"].combine_chunks().flatten().to_numpy().reshape(n, p.n_mfcc, p.frames)
+    summary = table["summary"].combine_chunks().flatten().to_numpy().reshape(n, -1)
+    return table.select(KEYS).to_pandas(), matrix, summary, p
+
+
+def run(params: dict, manifest: Path = Path("data/manifest.parquet"), out_dir: Path = Path("data/features")) -> None:
+    """Run the stage with the `features` params section."""
+    p = FeatureParams.from_dict(params)
+    clips = pd.read_parquet(manifest)
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    rows = params["rows_per_file"]
+    with tqdm(total=len(clips), desc="features", unit="clip", mininterval=1) as bar:
+        for part, start in enumerate(range(0, len(clips), rows)):
+            chunk = clips.iloc[start : start + rows]
+            pq.write_table(featurise(chunk, p, bar), partial / f"part-{part:05d}.parquet")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    partial.rename(out_dir)
+    print(f"{len(clips)} clips -> {out_dir}/: MFCC {p.n_mfcc}x{p.frames}, summary of {p.summary_size}")

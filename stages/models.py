@@ -1,0 +1,58 @@
+"""Keras model builders. Each takes the training inputs (to adapt its normalisation) and params."""
+
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from stages import DigitsError
+
+MODEL_FILE = "model.keras"
+META_FILE = "model.json"
+
+# Which feature column each model kind reads.
+INPUTS = {"mlp": "summary"}
+
+
+def build_mlp(x_train: np.ndarray, hidden: list[int], dropout: float) -> keras.Model:
+    """Dense net on the summary vector, standardised by statistics of the training set."""
+    norm = keras.layers.Normalization()
+    norm.adapt(x_train)
+    layers = [keras.Input(x_train.shape[1:]), norm]
+    for units in hidden:
+        layers += [keras.layers.Dense(units, activation="relu"), keras.layers.Dropout(dropout)]
+    layers.append(keras.layers.Dense(10, activation="softmax"))
+    return keras.Sequential(layers, name="mlp")
+
+
+BUILDERS = {"mlp": build_mlp}
+
+
+def build(kind: str, x_train: np.ndarray, **params) -> keras.Model:
+    """Build the model `kind` (see `BUILDERS`) with its own params."""
+    if kind not in BUILDERS:
+        raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(BUILDERS)}")
+    return BUILDERS[kind](x_train, **params)
+
+
+def save(model: keras.Model, meta: dict, out_dir: Path) -> None:
+    """Write `model.keras` and `model.json` (kind, input, feature params) into `out_dir`, atomically."""
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    model.save(partial / MODEL_FILE)
+    (partial / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    partial.rename(out_dir)
+
+
+def load(model_dir: Path) -> tuple[keras.Model, dict]:
+    """(model, meta) saved by `save`; Keras safe mode refuses serialised Python code."""
+    try:
+        meta = json.loads((model_dir / META_FILE).read_text())
+        model = keras.models.load_model(model_dir / MODEL_FILE, safe_mode=True)
+    except (OSError, ValueError) as err:
+        raise DigitsError(f"cannot load the model in {model_dir}: {err}") from err
+    return model, meta
