@@ -9,7 +9,7 @@ import typer
 
 from stages import DigitsError
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ log noise
 
 app = typer.Typer(
     help="Spoken-digit recognition: DVC pipeline stages (fetch → ingest → features → train → evaluate).",

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from stages.audio import read_audio
-from stages.frontend import FeatureParams, log_mel, mfcc, resample, to_mono, trim_silence
+from stages.frontend import FeatureParams, log_mel, mfcc, normalise, resample, to_mono, trim_silence
 
 
 def run(
@@ -40,8 +40,10 @@ def run(
             ax=row[1],
         )
         row[1].set_title("log-mel spectrogram (silence trimmed)")
-        librosa.display.specshow(mfcc(speech, p), sr=p.sample_rate, hop_length=p.hop_length, x_axis="time", ax=row[2])
-        row[2].set_title(f"{p.n_mfcc} MFCC")
+        librosa.display.specshow(
+            normalise(mfcc(speech, p)), sr=p.sample_rate, hop_length=p.hop_length, x_axis="time", ax=row[2]
+        )
+        row[2].set_title(f"{p.n_mfcc} MFCC, normalised per utterance")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=80)

@@ -7,17 +7,19 @@ SPLITS = ("random", "fsdd", "speaker")
 FSDD_TEST_TAKES = 5  # the dataset's official rule: takes 0-4 are test
 
 
-def _stratify(labels: np.ndarray) -> np.ndarray | None:
-    """Labels to stratify on, or None when some class is too small to be split."""
+def _stratify(labels: np.ndarray, fraction: float) -> np.ndarray | None:
+    """Labels to stratify on, or None when the data is too small for a stratified split."""
     _, counts = np.unique(labels, return_counts=True)
-    return labels if counts.min() >= 2 else None
+    held = int(np.ceil(fraction * len(labels)))
+    fits = counts.min() >= 2 and min(held, len(labels) - held) >= len(counts)
+    return labels if fits else None
 
 
 def hold_out(idx: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split positions `idx` into (kept, held out), stratified by `labels[idx]` when possible."""
     if fraction <= 0:
         return idx, idx[:0]
-    kept, held = train_test_split(idx, test_size=fraction, random_state=seed, stratify=_stratify(labels[idx]))
+    kept, held = train_test_split(idx, test_size=fraction, random_state=seed, stratify=_stratify(labels[idx], fraction))
     return np.sort(kept), np.sort(held)
 
 

@@ -1,0 +1,111 @@
+"""Shared test helpers: a synthetic spoken-digit corpus and a throw-away copy of the project."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+FSDD = PROJECT.parent / "shared" / "data" / "fsdd" / "recordings"
+
+
+def synth_clip(digit: int, speaker: int, take: int, sr: int = 8000) -> np.ndarray:
+    """A made-up 'utterance': two gliding tones whose frequencies depend on the digit.
+
+    The speaker scales all frequencies (a different 'voice'); the take varies length, loudness,
+    noise and the surrounding silence.
+    """
+    rng = np.random.default_rng(1000 * digit + 100 * speaker + take)
+    scale = 1 + 0.04 * speaker
+    n = int(sr * rng.uniform(0.3, 0.5))
+    t = np.arange(n) / sr
+    f1 = (250 + 110 * digit) * scale * (1 + 0.3 * t * (digit % 3 - 1))
+    f2 = (2600 - 170 * digit) * scale
+    voice = np.sin(2 * np.pi * np.cumsum(f1) / sr) + 0.5 * np.sin(2 * np.pi * f2 * t + rng.uniform(0, 6))
+    voice *= np.hanning(n) * rng.uniform(0.2, 0.6)
+    silence = [np.zeros(int(sr * rng.uniform(0.02, 0.15))) for _ in range(2)]
+    y = np.concatenate([silence[0], voice, silence[1]])
+    return (y + rng.normal(0, 0.002, len(y))).astype(np.float32)
+
+
+def write_lock(root: Path, lock: Path) -> None:
+    """Write a `sha256sum`-style lock of every file under `root`."""
+    lines = [
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root).as_posix()}"
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    ]
+    lock.write_text("\n".join(lines) + "\n")
+
+
+def make_corpus(root: Path, speakers: int = 3, takes: int = 6) -> Path:
+    """FSDD-layout corpus `{digit}_{speaker}_{take}.wav` of synthetic clips; returns `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    for digit in range(10):
+        for speaker in range(speakers):
+            for take in range(takes):
+                sf.write(root / f"{digit}_s{speaker}_{take}.wav", synth_clip(digit, speaker, take), 8000, "PCM_16")
+    return root
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic FSDD-layout corpus (3 speakers x 10 digits x 6 takes), built once per session."""
+    return make_corpus(tmp_path_factory.mktemp("corpus") / "recordings")
+
+
+def tracked_files() -> list[str]:
+    """The project's files as a fresh clone has them (git-tracked plus new, not ignored)."""
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [f for f in out.stdout.splitlines() if (PROJECT / f).is_file()]
+
+
+class Project:
+    """A copy of the project in its own git + DVC repository, for running `dvc` end to end."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for name in tracked_files():
+            if name == "dvc.lock" or name.startswith("metrics/"):
+                continue  # start from nothing, as if no run had been committed
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT / name, root / name)
+        self.run("git", "init", "-q")
+        self.run("git", "add", "-A")
+        self.run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy")
+
+    def run(self, *cmd: str) -> str:
+        """Run a command in the project with the venv first on PATH; return stdout+stderr."""
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        env.pop("DIGITS_DATA_DIR", None)
+        result = subprocess.run(cmd, cwd=self.root, env=env, capture_output=True, text=True)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{output[-4000:]}"
+        return output
+
+    def set_params(self, **sections: dict) -> None:
+        """Update params.yaml: `set_params(train={"epochs": 5})` merges into section `train`."""
+        path = self.root / "params.yaml"
+        params = yaml.safe_load(path.read_text())
+        for name, values in sections.items():
+            params[name].update(values)
+        path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+    def repro(self) -> tuple[list[str], str]:
+        """Run `dvc repro`; return the names of the stages that ran and the output."""
+        output = self.run("dvc", "repro")
+        ran = [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
+        return ran, output

@@ -1,0 +1,74 @@
+import librosa
+import numpy as np
+import pytest
+
+from stages.frontend import FeatureParams, extract, fix_frames, mfcc, resample, summary_vector, to_mono
+from tests.conftest import synth_clip
+
+P = FeatureParams()
+
+
+def close(a: np.ndarray, b: np.ndarray) -> float:
+    """Relative error of `a` against `b`."""
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def test_extract_gives_fixed_shapes_whatever_the_length() -> None:
+    for seconds in (0.01, 0.3, 2.5):
+        matrix, summary = extract(np.random.default_rng(0).normal(0, 0.1, int(8000 * seconds)), 8000, P)
+        assert matrix.shape == (P.n_mfcc, P.frames)
+        assert summary.shape == (P.summary_size,)
+        assert np.isfinite(matrix).all() and np.isfinite(summary).all()
+
+
+def test_mfcc_is_librosas() -> None:
+    y = synth_clip(3, 0, 0)
+    expected = librosa.feature.mfcc(
+        y=y, sr=8000, n_mfcc=P.n_mfcc, n_fft=P.n_fft, hop_length=P.hop_length, n_mels=P.n_mels, fmin=P.fmin, fmax=P.fmax
+    )
+    np.testing.assert_allclose(mfcc(y, P), expected, rtol=1e-4, atol=1e-3)
+
+
+def test_stereo_is_downmixed() -> None:
+    y = synth_clip(5, 1, 2)
+    stereo = np.stack([y, y], axis=1)
+    assert to_mono(stereo).shape == y.shape
+    for a, b in zip(extract(stereo, 8000, P), extract(y, 8000, P), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_other_sample_rates_give_nearly_the_same_features() -> None:
+    y = synth_clip(2, 0, 1)
+    y44 = resample(y, 8000, 44100)
+    assert close(extract(y44, 44100, P)[1], extract(y, 8000, P)[1]) < 0.05
+
+
+def test_silence_around_the_clip_is_trimmed() -> None:
+    y = synth_clip(8, 2, 3)
+    padded = np.concatenate([np.zeros(4000, np.float32), y, np.zeros(8000, np.float32)])
+    assert close(extract(padded, 8000, P)[1], extract(y, 8000, P)[1]) < 0.05
+
+
+def test_features_tell_digits_apart() -> None:
+    """Summaries of the same digit by two speakers are closer than those of two digits."""
+    same = close(extract(synth_clip(4, 0, 0), 8000, P)[1], extract(synth_clip(4, 1, 1), 8000, P)[1])
+    other = close(extract(synth_clip(4, 0, 0), 8000, P)[1], extract(synth_clip(7, 0, 0), 8000, P)[1])
+    assert same < other
+
+
+@pytest.mark.parametrize(
+    ("frames", "expected"),
+    [(4, [2, 3, 4, 5]), (6, [1, 2, 3, 4, 5, 6]), (8, [0, 1, 2, 3, 4, 5, 6, 0]), (9, [0, 1, 2, 3, 4, 5, 6, 0, 0])],
+)
+def test_fix_frames_centre_crops_or_pads(frames: int, expected: list[int]) -> None:
+    m = np.arange(1, 7, dtype=np.float32)[None, :]
+    assert fix_frames(m, frames)[0].tolist() == expected
+
+
+def test_summary_vector_layout() -> None:
+    m = np.vstack([np.linspace(0, 1, 30), np.ones(30)]).astype(np.float32)
+    s = summary_vector(m, segments=3)
+    assert s.shape == (2 * 7,)
+    np.testing.assert_allclose(s[:2], [0.5, 1.0], atol=1e-6)  # means
+    assert s[2] > 0 and s[3] == 0  # std of the ramp, of the constant
+    np.testing.assert_allclose(s[8:14:2], [m[0, :10].mean(), m[0, 10:20].mean(), m[0, 20:].mean()], atol=1e-6)

@@ -1,0 +1,75 @@
+"""The ingest stage: every file becomes a manifest row or a reject row with its reason."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from stages import DigitsError
+from stages.ingest import run
+from tests.conftest import synth_clip
+
+PARAMS = {"layout": "auto", "split": "random", "test_size": 0.2, "val_size": 0.1, "test_speakers": [], "seed": 0}
+
+
+def ingest(root: Path, tmp_path: Path, **params) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    run({**PARAMS, "data_dir": str(root), **params}, tmp_path / "data", tmp_path / "metrics")
+    return (
+        pd.read_parquet(tmp_path / "data" / "manifest.parquet"),
+        pd.read_parquet(tmp_path / "data" / "rejects.parquet"),
+        json.loads((tmp_path / "metrics" / "data_report.json").read_text()),
+    )
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Path:
+    """20 good clips, stereo and 16 kHz ones among them, plus junk of several kinds."""
+    root = tmp_path / "rec"
+    root.mkdir()
+    for digit in range(10):
+        for take in range(2):
+            y = synth_clip(digit, 0, take)
+            if take == 1 and digit % 2:
+                sf.write(root / f"{digit}_ann_{take}.wav", np.stack([y, y], 1), 8000, "PCM_24")
+            else:
+                sf.write(root / f"{digit}_ann_{take}.wav", y, 8000)
+    shutil.copy(root / "3_ann_0.wav", root / "3_ann_9.wav")  # byte-identical duplicate
+    (root / "4_ann_5.wav").write_bytes(b"")
+    (root / "5_ann_5.wav").write_text("this is text, not audio")
+    (root / "x_ann_1.wav").write_bytes((root / "1_ann_0.wav").read_bytes()[:-2] + b"zz")
+    (root / "notes.txt").write_text("hello")
+    return root
+
+
+def test_every_file_is_accepted_or_rejected_with_a_reason(messy: Path, tmp_path: Path) -> None:
+    manifest, rejects, report = ingest(messy, tmp_path)
+    assert len(manifest) == 20
+    reasons = dict(zip(rejects["path"].map(lambda p: Path(p).name), rejects["reason"], strict=True))
+    assert reasons["3_ann_9.wav"] == f"duplicate of {messy / '3_ann_0.wav'}"
+    assert reasons["4_ann_5.wav"] == "empty file"
+    assert reasons["5_ann_5.wav"].startswith("not audio")
+    assert reasons["x_ann_1.wav"].startswith("unlabelled")
+    assert reasons["notes.txt"].startswith("not an audio file name")
+    assert report["found"] == 25 and report["accepted"] == 20 and report["rejected"] == 5
+    assert report["rejected_by_reason"]["duplicate of"] == 1
+    assert set(manifest["channels"]) == {1, 2}
+    assert manifest["speaker"].eq("ann").all() and manifest["take"].isin([0, 1]).all()
+    assert manifest["split"].value_counts().to_dict() == {"train": 14, "test": 4, "val": 2}
+    assert manifest["sha256"].is_unique
+
+
+def test_nothing_usable_is_a_clear_error(tmp_path: Path) -> None:
+    root = tmp_path / "junk"
+    root.mkdir()
+    (root / "a.wav").write_bytes(b"")
+    with pytest.raises(DigitsError, match=r"no usable recordings .* 1 files found, all rejected"):
+        ingest(root, tmp_path)
+
+
+def test_split_that_does_not_fit_the_data_is_a_clear_error(messy: Path, tmp_path: Path) -> None:
+    with pytest.raises(DigitsError, match=r"cannot split .*not in the dataset: bob"):
+        ingest(messy, tmp_path, split="speaker", test_speakers=["bob"])
