@@ -20,7 +20,8 @@ $(READY): requirements.txt pyproject.toml
 
 run: $(READY)
 	$(BIN)/dvc repro
-	$(BIN)/dvc metrics show
+	$(BIN)/dvc metrics show metrics/data_report.json metrics/train/metrics.json
+	@echo "Test split (metrics/eval.json, per class in metrics/classification_report.txt):"
 	@cat metrics/classification_report.txt
 
 lint: $(READY)

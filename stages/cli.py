@@ -84,5 +84,32 @@ def gallery(params: ParamsFile = Path("params.yaml")) -> None:
     _run(lambda: stage.run(load_section("gallery", params), load_section("features", params)))
 
 
+@app.command()
+def predict(
+    paths: Annotated[list[Path], typer.Argument(help="Audio files, or directories to search for them.")],
+    model: Annotated[Path, typer.Option(help="Model directory written by `digits train`.")] = Path("models"),
+) -> None:
+    """Print the digit spoken in each file: path, digit, confidence (tab-separated).
+
+    Files that cannot be read get a line on stderr; the exit code is 1 if any did.
+    """
+    from stages.predict import predict as recognise
+
+    failed = 0
+
+    def stage() -> None:
+        nonlocal failed
+        for path, *result in recognise(paths, model):
+            if len(result) == 1:
+                failed += 1
+                typer.echo(f"{path}: {result[0]}", err=True)
+            else:
+                typer.echo(f"{path}\t{result[0]}\t{result[1]:.3f}")
+
+    _run(stage)
+    if failed:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -1,12 +1,17 @@
 """End to end: the DVC pipeline in a fresh git + DVC repository, on a synthetic corpus."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
-from tests.conftest import Project, write_lock
+from stages.frontend import resample
+from tests.conftest import Project, synth_clip, write_lock
 
 ALL_STAGES = ["fetch", "ingest", "features", "train", "evaluate", "gallery"]
 
@@ -70,3 +75,42 @@ def test_features_param_reruns_features_onward(project: Project) -> None:
     meta = json.loads((project.root / "models" / "model.json").read_text())
     assert meta["feature_params"]["n_mfcc"] == 16
     assert "metrics/eval.json" in project.run("dvc", "metrics", "show")
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def test_predict_cli_reads_any_format_and_reports_bad_files(project: Project, tmp_path: Path) -> None:
+    """New takes at 8 kHz mono and as 44.1 kHz stereo 24-bit give the same digits; junk gets a line."""
+    for digit in range(10):
+        y = synth_clip(digit, 1, 7)  # a take the corpus does not have
+        sf.write(_mkdir(tmp_path / "orig") / f"{digit}.wav", y, 8000)
+        y44 = resample(y, 8000, 44100)
+        sf.write(_mkdir(tmp_path / "hifi") / f"{digit}.wav", np.stack([y44, y44], 1), 44100, "PCM_24")
+    (tmp_path / "junk.wav").write_text("not audio")
+
+    def digits(folder: Path) -> list[int]:
+        output = project.run("digits", "predict", str(folder))
+        return [int(line.split("\t")[1]) for line in output.splitlines() if "\t" in line]
+
+    original = digits(tmp_path / "orig")
+    assert original == digits(tmp_path / "hifi")
+    assert sum(d == p for d, p in enumerate(original)) >= 9, original
+
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "digits"),
+            "predict",
+            str(tmp_path / "junk.wav"),
+            str(tmp_path / "orig" / "3.wav"),
+        ],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"{tmp_path / 'junk.wav'}: cannot read audio")
+    assert "Traceback" not in result.stderr
+    assert result.stdout.startswith(f"{tmp_path / 'orig' / '3.wav'}\t")
