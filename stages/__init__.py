@@ -1,5 +1,27 @@
 """Spoken-digit recognition pipeline: one module per DVC stage plus the shared maths."""
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 
 class DigitsError(Exception):
     """A failure with a message meant for the user; the CLI prints it without a traceback."""
+
+
+@contextmanager
+def replacing_dir(dest: Path) -> Iterator[Path]:
+    """Yield an empty sibling folder to fill; it replaces `dest` only if the block succeeds.
+
+    An interrupted or failed stage thus never leaves a half-written output under the real name.
+    """
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        yield partial
+        shutil.rmtree(dest, ignore_errors=True)
+        partial.rename(dest)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)

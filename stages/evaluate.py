@@ -17,7 +17,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, classification_report
 
 from stages import DigitsError
 from stages.features import load_features
-from stages.models import load
+from stages.models import load, select_input
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -52,7 +52,7 @@ def run(
     test = (keys["split"] == "test").to_numpy()
     if not test.any():
         raise DigitsError("the test split is empty")
-    x = {"summary": summary, "mfcc": matrix}[meta["input"]][test]
+    x = select_input(meta["input"], matrix, summary)[test]
     actual = keys["label"].to_numpy()[test]
     predicted = model.predict(x, verbose=0).argmax(axis=1)
 

@@ -5,7 +5,6 @@ one row per clip, with the front-end params in the schema metadata.
 """
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from stages import DigitsError
+from stages import DigitsError, replacing_dir
 from stages.audio import read_audio
 from stages.frontend import FeatureParams, extract
 
@@ -61,14 +60,9 @@ def run(params: dict, manifest: Path = Path("data/manifest.parquet"), out_dir: P
     """Run the stage with the `features` params section."""
     p = FeatureParams.from_dict(params)
     clips = pd.read_parquet(manifest)
-    partial = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
     rows = params["rows_per_file"]
-    with tqdm(total=len(clips), desc="features", unit="clip", mininterval=1) as bar:
+    with replacing_dir(out_dir) as partial, tqdm(total=len(clips), desc="features", unit="clip", mininterval=1) as bar:
         for part, start in enumerate(range(0, len(clips), rows)):
             chunk = clips.iloc[start : start + rows]
             pq.write_table(featurise(chunk, p, bar), partial / f"part-{part:05d}.parquet")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    partial.rename(out_dir)
     print(f"{len(clips)} clips -> {out_dir}/: MFCC {p.n_mfcc}x{p.frames}, summary of {p.summary_size}")

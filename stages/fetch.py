@@ -7,7 +7,6 @@ listed in the lock are taken, each one checked before it is written under `data/
 
 import hashlib
 import os
-import shutil
 import tarfile
 import tempfile
 import urllib.request
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from stages import DigitsError
+from stages import DigitsError, replacing_dir
 
 LOCAL_COPY_ENV = "DIGITS_DATA_DIR"
 
@@ -97,13 +96,10 @@ def safe_extract(archive: Path, dest: Path) -> None:
 def fetch(url: str, archive_root: str, local_copy: str | None, lock: dict[str, str], dest: Path) -> str:
     """Fill `dest` with the locked files from `local_copy` if it exists, else from `url`.
 
-    Writes into a temporary sibling first, so `dest` is either complete and verified or absent.
+    `dest` is replaced only once every file is verified.
     Returns a line saying where the files came from.
     """
-    partial = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
+    with replacing_dir(dest) as partial:
         if local_copy and Path(local_copy).is_dir():
             copy_verified(Path(local_copy), lock, partial)
             origin = f"local copy {local_copy}"
@@ -114,10 +110,6 @@ def fetch(url: str, archive_root: str, local_copy: str | None, lock: dict[str, s
                 safe_extract(archive, Path(tmp) / "x")
                 copy_verified(Path(tmp) / "x" / archive_root, lock, partial)
             origin = f"archive {url}"
-        shutil.rmtree(dest, ignore_errors=True)
-        partial.rename(dest)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
     return f"{len(lock)} files verified against the lock, from {origin}"
 
 

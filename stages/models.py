@@ -1,19 +1,23 @@
 """Keras model builders. Each takes the training inputs (to adapt its normalisation) and params."""
 
 import json
-import shutil
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from stages import DigitsError
+from stages import DigitsError, replacing_dir
 
 MODEL_FILE = "model.keras"
 META_FILE = "model.json"
 
 # Which feature column each model kind reads.
 INPUTS = {"mlp": "summary"}
+
+
+def select_input(name: str, matrix: np.ndarray, summary: np.ndarray) -> np.ndarray:
+    """The features a model reads (`INPUTS[kind]`): MFCC matrices or summary vectors."""
+    return {"mfcc": matrix, "summary": summary}[name]
 
 
 def build_mlp(x_train: np.ndarray, hidden: list[int], dropout: float) -> keras.Model:
@@ -39,13 +43,9 @@ def build(kind: str, x_train: np.ndarray, **params) -> keras.Model:
 
 def save(model: keras.Model, meta: dict, out_dir: Path) -> None:
     """Write `model.keras` and `model.json` (kind, input, feature params) into `out_dir`, atomically."""
-    partial = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    model.save(partial / MODEL_FILE)
-    (partial / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    partial.rename(out_dir)
+    with replacing_dir(out_dir) as partial:
+        model.save(partial / MODEL_FILE)
+        (partial / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def load(model_dir: Path) -> tuple[keras.Model, dict]:

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from stages.audio import AUDIO_EXTENSIONS, read_audio
 from stages.frontend import FeatureParams, extract
-from stages.models import load
+from stages.models import load, select_input
 
 
 def expand(paths: list[Path]) -> Iterator[Path]:
@@ -37,6 +37,6 @@ def predict(paths: list[Path], model_dir: Path) -> Iterator[tuple[Path, int, flo
             yield path, "no usable samples (empty, NaN or infinite)"
             continue
         matrix, summary = extract(y, sr, p)
-        x = {"summary": summary, "mfcc": matrix}[meta["input"]]
+        x = select_input(meta["input"], matrix, summary)
         probabilities = model.predict(x[None], verbose=0)[0]
         yield path, int(probabilities.argmax()), float(probabilities.max())

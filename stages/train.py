@@ -15,7 +15,7 @@ from dvclive.keras import DVCLiveCallback
 
 from stages import DigitsError
 from stages.features import load_features
-from stages.models import INPUTS, build, save
+from stages.models import INPUTS, build, save, select_input
 
 
 def run(
@@ -30,7 +30,7 @@ def run(
     kind = model_params["kind"]
     if kind not in INPUTS:
         raise DigitsError(f"unknown model kind {kind!r}; choose one of {', '.join(INPUTS)}")
-    x = {"summary": summary, "mfcc": matrix}[INPUTS[kind]]
+    x = select_input(INPUTS[kind], matrix, summary)
     y = keys["label"].to_numpy()
     train, val = (keys["split"] == "train").to_numpy(), (keys["split"] == "val").to_numpy()
     if not train.any() or not val.any():
@@ -63,7 +63,6 @@ def run(
         best_val_accuracy=float(history.history["val_accuracy"][best]),
         epochs_run=len(history.history["val_loss"]),
         parameters=model.count_params(),
-        train_seconds=round(seconds, 1),
     )
     live.make_summary()
     meta = {"kind": kind, "input": INPUTS[kind], "feature_params": feature_params.to_dict(), "labels": list(range(10))}
