@@ -20,7 +20,11 @@ $(READY): requirements.txt pyproject.toml
 
 run: $(READY)
 	$(BIN)/dvc repro
-	$(BIN)/dvc metrics show metrics/data_report.json metrics/train/metrics.json
+	@echo "Voices never heard (leave-one-speaker-out, metrics/crossval.json):"
+	@$(BIN)/python -c "import json; c = json.load(open('metrics/crossval.json')); \
+	print('  mean accuracy %.4f +/- %.4f over %d speakers:' % (c['mean_accuracy'], c['std_accuracy'], len(c['folds'])), \
+	', '.join('%s %.3f' % (s, f['accuracy']) for s, f in c['folds'].items()))"
+	$(BIN)/dvc metrics show metrics/data_report.json metrics/noise.json
 	@echo "Test split (metrics/eval.json, per class in metrics/classification_report.txt):"
 	@cat metrics/classification_report.txt
 

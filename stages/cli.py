@@ -12,7 +12,8 @@ from stages import DigitsError
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ log noise
 
 app = typer.Typer(
-    help="Spoken-digit recognition: DVC pipeline stages (fetch → ingest → features → train → evaluate).",
+    help="Spoken-digit recognition: the DVC pipeline's stages "
+    "(fetch → ingest → features → augment → train → evaluate, crossval, noise) and predict.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -59,12 +60,34 @@ def features(params: ParamsFile = Path("params.yaml")) -> None:
 
 
 @app.command()
+def augment(params: ParamsFile = Path("params.yaml")) -> None:
+    """Features of augment.copies perturbed copies of every clip (speed, pitch, noise) into data/augmented/."""
+    from stages import augment as stage
+    from stages.params import load_section
+
+    _run(lambda: stage.run(load_section("augment", params)))
+
+
+@app.command()
 def train(params: ParamsFile = Path("params.yaml")) -> None:
-    """Train the Keras model (model.kind) on the train split; save it under models/."""
+    """Train the Keras model (model.kind) on the train split and its augmented copies; save it under models/."""
     from stages import train as stage
     from stages.params import load_section
 
     _run(lambda: stage.run(load_section("train", params), load_section("model", params)))
+
+
+@app.command()
+def crossval(params: ParamsFile = Path("params.yaml")) -> None:
+    """Leave-one-speaker-out accuracy of the training recipe: metrics/crossval.json."""
+    from stages import crossval as stage
+    from stages.params import load_section
+
+    _run(
+        lambda: stage.run(
+            load_section("crossval", params), load_section("train", params), load_section("model", params)
+        )
+    )
 
 
 @app.command()
@@ -73,6 +96,15 @@ def evaluate() -> None:
     from stages import evaluate as stage
 
     _run(stage.run)
+
+
+@app.command()
+def noise(params: ParamsFile = Path("params.yaml")) -> None:
+    """Accuracy on the test split with white and babble noise at noise.snr_db: metrics/noise.json."""
+    from stages import noise as stage
+    from stages.params import load_section
+
+    _run(lambda: stage.run(load_section("noise", params)))
 
 
 @app.command()

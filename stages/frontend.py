@@ -24,7 +24,8 @@ class FeatureParams:
     fmin: float = 20.0
     fmax: float = 4000.0
     trim_db: float = 40.0
-    frames: int = 64
+    frames: int = 32
+    length: str = "resize"
     segments: int = 3
 
     @classmethod
@@ -100,6 +101,26 @@ def fix_frames(m: np.ndarray, frames: int) -> np.ndarray:
     return np.pad(m, ((0, 0), (before, frames - t - before)))
 
 
+def resize_frames(m: np.ndarray, frames: int) -> np.ndarray:
+    """Linearly interpolate the time axis of `m` to exactly `frames` columns (any input length)."""
+    t = m.shape[1]
+    position = np.linspace(0, t - 1, frames)
+    left = np.floor(position).astype(int)
+    right = np.minimum(left + 1, t - 1)
+    weight = (position - left).astype(m.dtype)
+    return m[:, left] * (1 - weight) + m[:, right] * weight
+
+
+LENGTH_POLICIES = {"crop": fix_frames, "resize": resize_frames}
+
+
+def fixed_length(m: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """`m` with `p.frames` columns by `p.length`: `crop` (centre-crop/pad) or `resize` (time-warp)."""
+    if p.length not in LENGTH_POLICIES:
+        raise ValueError(f"unknown length policy {p.length!r}; choose one of {', '.join(LENGTH_POLICIES)}")
+    return LENGTH_POLICIES[p.length](m, p.frames)
+
+
 def summary_vector(m: np.ndarray, segments: int) -> np.ndarray:
     """Fixed-length summary of an MFCC matrix.
 
@@ -122,4 +143,4 @@ def extract(y: np.ndarray, sr: int, p: FeatureParams) -> tuple[np.ndarray, np.nd
     """
     y = trim_silence(resample(to_mono(y), sr, p.sample_rate), p)
     m = mfcc(y, p)
-    return fix_frames(normalise(m), p.frames), summary_vector(m, p.segments)
+    return fixed_length(normalise(m), p), summary_vector(m, p.segments)

@@ -12,7 +12,7 @@ MODEL_FILE = "model.keras"
 META_FILE = "model.json"
 
 # Which feature column each model kind reads.
-INPUTS = {"mlp": "summary"}
+INPUTS = {"cnn": "mfcc", "mlp": "summary"}
 
 
 def select_input(name: str, matrix: np.ndarray, summary: np.ndarray) -> np.ndarray:
@@ -31,7 +31,29 @@ def build_mlp(x_train: np.ndarray, hidden: list[int], dropout: float) -> keras.M
     return keras.Sequential(layers, name="mlp")
 
 
-BUILDERS = {"mlp": build_mlp}
+def build_cnn(x_train: np.ndarray, filters: list[int], kernel_size: int, dropout: float) -> keras.Model:
+    """Convolutions over time on `(coefficients, frames)` matrices, one pooling step per block.
+
+    Coefficients are the channels (a TDNN-like net); global average pooling over time keeps the
+    parameter count independent of the clip length.
+    """
+    layers = [keras.Input(x_train.shape[1:]), keras.layers.Permute((2, 1))]
+    for width in filters:
+        layers += [
+            keras.layers.Conv1D(width, kernel_size, padding="same", use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.ReLU(),
+            keras.layers.MaxPooling1D(2),
+        ]
+    layers += [
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dropout(dropout),
+        keras.layers.Dense(10, activation="softmax"),
+    ]
+    return keras.Sequential(layers, name="cnn")
+
+
+BUILDERS = {"cnn": build_cnn, "mlp": build_mlp}
 
 
 def build(kind: str, x_train: np.ndarray, **params) -> keras.Model:

@@ -104,6 +104,10 @@ class Project:
             params[name].update(values)
         path.write_text(yaml.safe_dump(params, sort_keys=False))
 
+    def params(self) -> dict:
+        """The project's params.yaml."""
+        return yaml.safe_load((self.root / "params.yaml").read_text())
+
     def repro(self) -> tuple[list[str], str]:
         """Run `dvc repro`; return the names of the stages that ran and the output."""
         output = self.run("dvc", "repro")

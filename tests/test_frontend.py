@@ -2,7 +2,17 @@ import librosa
 import numpy as np
 import pytest
 
-from stages.frontend import FeatureParams, extract, fix_frames, mfcc, resample, summary_vector, to_mono
+from stages.frontend import (
+    FeatureParams,
+    extract,
+    fix_frames,
+    fixed_length,
+    mfcc,
+    resample,
+    resize_frames,
+    summary_vector,
+    to_mono,
+)
 from tests.conftest import synth_clip
 
 P = FeatureParams()
@@ -72,3 +82,21 @@ def test_summary_vector_layout() -> None:
     np.testing.assert_allclose(s[:2], [0.5, 1.0], atol=1e-6)  # means
     assert s[2] > 0 and s[3] == 0  # std of the ramp, of the constant
     np.testing.assert_allclose(s[8:14:2], [m[0, :10].mean(), m[0, 10:20].mean(), m[0, 20:].mean()], atol=1e-6)
+
+
+@pytest.mark.parametrize("length", [3, 32, 57, 400])
+def test_resize_frames_interpolates_each_row_linearly(length: int) -> None:
+    m = np.random.default_rng(length).normal(size=(4, length)).astype(np.float32)
+    resized = resize_frames(m, 32)
+    position = np.linspace(0, length - 1, 32)
+    expected = np.stack([np.interp(position, np.arange(length), row) for row in m])
+    assert resized.shape == (4, 32) and np.allclose(resized, expected, atol=1e-6)
+    assert resized[0, 0] == m[0, 0] and resized[0, -1] == pytest.approx(m[0, -1])
+
+
+def test_length_policy_is_chosen_by_params() -> None:
+    m = np.tile(np.arange(40, dtype=np.float32), (2, 1))
+    assert fixed_length(m, FeatureParams(frames=20, length="crop"))[0, 0] == 10
+    assert fixed_length(m, FeatureParams(frames=20, length="resize"))[0, -1] == 39
+    with pytest.raises(ValueError, match="unknown length policy"):
+        fixed_length(m, FeatureParams(length="stretch"))

@@ -13,7 +13,7 @@ import soundfile as sf
 from stages.frontend import resample
 from tests.conftest import Project, synth_clip, write_lock
 
-ALL_STAGES = ["fetch", "ingest", "features", "train", "evaluate", "gallery"]
+ALL_STAGES = {"fetch", "ingest", "features", "augment", "train", "evaluate", "crossval", "noise", "gallery"}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,9 @@ def project(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
     write_lock(corpus, project.root / "corpus.sha256")
     project.set_params(
         fetch={"local_copy": str(corpus), "lock": "corpus.sha256", "url": "http://127.0.0.1:9/offline"},
-        train={"epochs": 60, "patience": 10},
+        augment={"copies": 1},
+        model={"cnn": {"filters": [16, 32], "kernel_size": 3, "dropout": 0.2}},
+        train={"epochs": 20, "batch_size": 32},
     )
     project.run("git", "add", "-A")
     project.run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "synthetic corpus")
@@ -32,7 +34,7 @@ def project(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
 
 
 def test_first_repro_runs_every_stage_and_writes_metrics(project: Project) -> None:
-    assert project.first_run == ALL_STAGES
+    assert set(project.first_run) == ALL_STAGES and len(project.first_run) == len(ALL_STAGES)
     scores = json.loads((project.root / "metrics" / "eval.json").read_text())
     assert scores["test_clips"] == 36  # 20 % of 180 clips
     assert scores["accuracy"] >= 0.9, scores
@@ -46,13 +48,46 @@ def test_first_repro_runs_every_stage_and_writes_metrics(project: Project) -> No
         assert (project.root / "metrics" / png).read_bytes()[:4] == b"\x89PNG"
     assert (project.root / "metrics" / "train" / "plots" / "metrics" / "train" / "loss.tsv").is_file()
     meta = json.loads((project.root / "models" / "model.json").read_text())
-    assert meta["kind"] == "mlp" and meta["feature_params"]["n_mfcc"] == 20
+    assert meta["kind"] == "cnn" and meta["feature_params"]["n_mfcc"] == 20
+
+
+def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(project: Project) -> None:
+    crossval = json.loads((project.root / "metrics" / "crossval.json").read_text())
+    assert set(crossval["folds"]) == {"s0", "s1", "s2"}
+    accuracies = [fold["accuracy"] for fold in crossval["folds"].values()]
+    assert crossval["mean_accuracy"] == pytest.approx(np.mean(accuracies), abs=1e-6)
+    assert crossval["std_accuracy"] == pytest.approx(np.std(accuracies), abs=1e-6)
+    assert all(fold["clips"] == 60 for fold in crossval["folds"].values())
+    # each fold trains on the other 120 clips and their augmented copies
+    copies = project.params()["augment"]["copies"]
+    assert all(fold["train_examples"] == 120 * (1 + copies) for fold in crossval["folds"].values())
+    assert crossval["mean_accuracy"] >= 0.6, crossval
+    predictions = pd.read_csv(project.root / "metrics" / "crossval" / "predictions.csv")
+    assert len(predictions) == 180 and set(predictions["speaker"]) == {"s0", "s1", "s2"}
+    timing = json.loads((project.root / "metrics" / "timing" / "crossval.json").read_text())
+    assert set(timing["train_seconds"]) == {"s0", "s1", "s2"}
+
+    noise = json.loads((project.root / "metrics" / "noise.json").read_text())
+    assert set(noise) == {"test_clips", "clean", "white", "babble"}
+    for kind in ("white", "babble"):
+        assert list(noise[kind]) == ["snr_20db", "snr_10db", "snr_5db", "snr_0db"]
+        assert noise[kind]["snr_0db"] <= noise["clean"]
+
+
+def test_augmented_copies_are_features_of_every_clip(project: Project) -> None:
+    copies = pd.read_parquet(project.root / "data" / "augmented")
+    n = project.params()["augment"]["copies"]
+    assert len(copies) == 180 * n and sorted(copies["copy"].unique()) == list(range(1, n + 1))
+    clean = pd.read_parquet(project.root / "data" / "features").set_index("path")
+    row = copies.iloc[0]
+    assert len(row["mfcc"]) == len(clean.loc[row["path"], "mfcc"])
+    assert not np.allclose(row["mfcc"], clean.loc[row["path"], "mfcc"])
 
 
 def test_features_are_parquet_readable_by_pandas(project: Project) -> None:
     table = pd.read_parquet(project.root / "data" / "features")
     assert len(table) == 180
-    assert len(table["mfcc"].iloc[0]) == 20 * 64 and len(table["summary"].iloc[0]) == 140
+    assert len(table["mfcc"].iloc[0]) == 20 * 32 and len(table["summary"].iloc[0]) == 140
 
 
 def test_second_repro_does_nothing(project: Project) -> None:
@@ -62,16 +97,22 @@ def test_second_repro_does_nothing(project: Project) -> None:
 
 
 def test_train_param_reruns_only_train_and_evaluate(project: Project) -> None:
-    project.set_params(train={"epochs": 50})
+    project.set_params(train={"epochs": 15})
     ran, _ = project.repro()
-    assert ran == ["train", "evaluate"]
+    assert sorted(ran) == ["crossval", "evaluate", "noise", "train"]
     assert project.repro()[0] == []
+
+
+def test_augment_param_reruns_augment_and_what_trains_on_it(project: Project) -> None:
+    project.set_params(augment={"copies": 2})
+    ran, _ = project.repro()
+    assert sorted(ran) == ["augment", "crossval", "evaluate", "noise", "train"]
 
 
 def test_features_param_reruns_features_onward(project: Project) -> None:
     project.set_params(features={"n_mfcc": 16})
     ran, _ = project.repro()
-    assert ran == ["features", "train", "evaluate", "gallery"]
+    assert sorted(ran) == ["augment", "crossval", "evaluate", "features", "gallery", "noise", "train"]
     meta = json.loads((project.root / "models" / "model.json").read_text())
     assert meta["feature_params"]["n_mfcc"] == 16
     assert "metrics/eval.json" in project.run("dvc", "metrics", "show")

@@ -1,0 +1,44 @@
+"""Leave-one-speaker-out bookkeeping: which speakers are held out, what trains, how errors are summarised."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages import DigitsError
+from stages.crossval import held_out_speakers, top_confusions
+from stages.train import training_set
+
+
+def keys_of(speakers: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"path": [f"{i}.wav" for i in range(len(speakers))], "speaker": speakers, "label": range(len(speakers))}
+    )
+
+
+def test_every_speaker_is_held_out_once_or_the_chosen_ones() -> None:
+    keys = keys_of(["b", "a", "c", "a"])
+    assert held_out_speakers(keys, "all") == ["a", "b", "c"]
+    assert held_out_speakers(keys, ["c"]) == ["c"]
+    with pytest.raises(DigitsError, match="not in the data: zed"):
+        held_out_speakers(keys, ["zed"])
+    with pytest.raises(DigitsError, match="at least 2 speakers"):
+        held_out_speakers(keys_of(["a", "a"]), "all")
+
+
+def test_top_confusions_counts_only_errors_most_frequent_first() -> None:
+    actual = np.array([1, 1, 1, 7, 7, 3, 3])
+    predicted = np.array([7, 7, 1, 1, 7, 8, 3])
+    assert top_confusions(actual, predicted, top=2) == {"1->7": 2, "7->1": 1}
+    assert top_confusions(actual, actual) == {}
+
+
+def test_training_set_takes_only_the_augmented_copies_of_training_clips() -> None:
+    keys = keys_of(["a", "a", "b"])
+    x = np.arange(3, dtype=np.float32)[:, None]
+    copy_keys = pd.DataFrame({"path": ["0.wav", "2.wav", "0.wav"], "label": [0, 2, 0], "copy": [1, 1, 2]})
+    copy_x = np.array([[10.0], [12.0], [20.0]], np.float32)
+    rows = (keys["speaker"] == "a").to_numpy()
+    x_train, y_train = training_set(keys, x, rows, (copy_keys, copy_x))
+    assert x_train.ravel().tolist() == [0, 1, 10, 20] and y_train.tolist() == [0, 1, 0, 0]
+    x_plain, _ = training_set(keys, x, rows, None)
+    assert x_plain.ravel().tolist() == [0, 1]

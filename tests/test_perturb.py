@@ -1,0 +1,59 @@
+"""Augmentation and noise: exact SNRs, the effects they claim, and seeded reproducibility."""
+
+import numpy as np
+import pytest
+
+from stages.perturb import add_noise, babble, change_speed, perturb, shift_pitch, spec_augment, white_noise
+from tests.conftest import synth_clip
+
+
+@pytest.mark.parametrize("snr_db", [20.0, 5.0, 0.0, -5.0])
+def test_add_noise_hits_the_requested_snr(snr_db: float) -> None:
+    rng = np.random.default_rng(0)
+    y = synth_clip(3, 0, 0)
+    noisy = add_noise(y, white_noise(len(y), rng), snr_db)
+    measured = 10 * np.log10(np.mean(y**2) / np.mean((noisy - y) ** 2))
+    assert measured == pytest.approx(snr_db, abs=0.01)
+
+
+def test_babble_is_level_matched_speech_of_the_requested_length() -> None:
+    clips = [synth_clip(d, 1, 0) for d in range(10)]
+    noise = babble(clips, 5000, np.random.default_rng(0), talkers=4)
+    assert noise.shape == (5000,) and noise.dtype == np.float32
+    assert 1.0 < noise.std() < 4.0  # four unit-variance talkers, partly cancelling
+    assert not np.array_equal(noise, babble(clips, 5000, np.random.default_rng(1), talkers=4))
+
+
+def test_change_speed_shortens_or_lengthens_and_shift_pitch_keeps_duration() -> None:
+    y = synth_clip(5, 0, 0)
+    assert len(change_speed(y, 8000, 1.25)) == pytest.approx(len(y) / 1.25, abs=2)
+    assert len(change_speed(y, 8000, 0.8)) == pytest.approx(len(y) / 0.8, abs=2)
+    shifted = shift_pitch(y, 8000, 2.0)
+    assert len(shifted) == len(y) and not np.allclose(shifted, y, atol=1e-3)
+
+
+def test_perturb_is_seeded_and_zero_settings_change_nothing() -> None:
+    y, pool = synth_clip(7, 0, 0), [synth_clip(d, 0, 1) for d in range(10)]
+    settings = {"speed": 0.15, "pitch": 2.0, "noise_prob": 1.0, "snr_db": (0, 30)}
+    first = perturb(y, 8000, np.random.default_rng([1, 2]), pool, **settings)
+    again = perturb(y, 8000, np.random.default_rng([1, 2]), pool, **settings)
+    other = perturb(y, 8000, np.random.default_rng([1, 3]), pool, **settings)
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    assert np.array_equal(perturb(y, 8000, np.random.default_rng(0), pool), y)
+
+
+def test_spec_augment_masks_within_limits_and_leaves_the_input_alone() -> None:
+    x = np.ones((50, 20, 32), np.float32)
+    masked = spec_augment(x, np.random.default_rng(0), time_masks=1, time_width=4, freq_masks=1, freq_width=3)
+    assert np.all(x == 1)
+    zero_frames = (masked == 0).all(axis=1).sum(axis=1)
+    zero_coefficients = (masked == 0).all(axis=2).sum(axis=1)
+    assert zero_frames.max() <= 4 and zero_coefficients.max() <= 3
+    assert zero_frames.sum() > 0 and zero_coefficients.sum() > 0
+
+
+def test_spec_augment_shift_rolls_in_time() -> None:
+    x = np.arange(32, dtype=np.float32)[None, None].repeat(20, axis=1)
+    rolled = spec_augment(x, np.random.default_rng(3), shift=3)
+    offset = int(np.argmin(rolled[0, 0]))
+    assert offset in {0, 1, 2, 3, 29, 30, 31} and np.array_equal(rolled[0, 5], np.roll(x[0, 5], offset))
