@@ -1,5 +1,6 @@
 """Spoken-digit recognition pipeline: one module per DVC stage plus the shared maths."""
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,3 +26,14 @@ def replacing_dir(dest: Path) -> Iterator[Path]:
         partial.rename(dest)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+
+
+@contextmanager
+def replacing_file(dest: Path) -> Iterator[Path]:
+    """Yield a sibling path (same suffix) to write; it replaces `dest` only if the block succeeds."""
+    partial = dest.with_name(f".{dest.stem}.partial{dest.suffix}")
+    try:
+        yield partial
+        os.replace(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from stages import DigitsError
+from stages.segment import PauseParams
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ log noise
 
@@ -117,26 +118,68 @@ def gallery(params: ParamsFile = Path("params.yaml")) -> None:
 
 
 @app.command()
+def export() -> None:
+    """Export models/model.keras to ONNX (models/model.onnx), checked against Keras on every clip."""
+    from stages import export as stage
+
+    _run(stage.run)
+
+
+@app.command()
 def predict(
-    paths: Annotated[list[Path], typer.Argument(help="Audio files, or directories to search for them.")],
-    model: Annotated[Path, typer.Option(help="Model directory written by `digits train`.")] = Path("models"),
+    paths: Annotated[
+        list[str], typer.Argument(help="Audio files (WAV, FLAC, OGG), directories to search, or - for standard input.")
+    ],
+    model: Annotated[Path, typer.Option(help="Model directory of the pipeline, or a .onnx / .keras file.")] = Path(
+        "models"
+    ),
+    runtime: Annotated[
+        str, typer.Option(help="auto: the ONNX export when current, else Keras | onnx | keras.")
+    ] = "auto",
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line, with all ten probabilities.")
+    ] = False,
+    sequence: Annotated[
+        bool, typer.Option("--sequence", help="Each file holds several digits: split it at pauses.")
+    ] = False,
+    max_seconds: Annotated[float, typer.Option(help="Longest single-digit input, in seconds.")] = 10.0,
+    min_pause: Annotated[
+        float, typer.Option(help="--sequence: shortest pause between two digits, seconds.")
+    ] = PauseParams.min_pause,
+    min_digit: Annotated[float, typer.Option(help="--sequence: shortest digit, seconds.")] = PauseParams.min_digit,
+    threshold_db: Annotated[
+        float, typer.Option(help="--sequence: how far above the noise floor speech is, dB.")
+    ] = PauseParams.threshold_db,
 ) -> None:
     """Print the digit spoken in each file: path, digit, confidence (tab-separated).
 
-    Files that cannot be read get a line on stderr; the exit code is 1 if any did.
+    With --sequence, print the digits of each file and, below, each digit's start and end (s).
+    Inputs that cannot be used get one line each on stderr and the exit code is 1; the others
+    are still predicted.
     """
-    from stages.predict import predict as recognise
+    import json
+    from dataclasses import asdict
 
+    from stages.predict import predict as recognise
+    from stages.runtime import open_model
+
+    pauses = PauseParams(min_pause=min_pause, min_digit=min_digit, threshold_db=threshold_db) if sequence else None
     failed = 0
 
     def stage() -> None:
         nonlocal failed
-        for path, *result in recognise(paths, model):
-            if len(result) == 1:
+        for result in recognise(open_model(model, runtime), paths, max_seconds, pauses):
+            if result.error:
                 failed += 1
-                typer.echo(f"{path}: {result[0]}", err=True)
+                typer.echo(f"{result.path}: {result.error}", err=True)
+            elif json_lines:
+                typer.echo(json.dumps({k: v for k, v in asdict(result).items() if v is not None and v != []}))
+            elif result.segments is None:
+                typer.echo(f"{result.path}\t{result.digit}\t{result.confidence:.3f}")
             else:
-                typer.echo(f"{path}\t{result[0]}\t{result[1]:.3f}")
+                typer.echo(f"{result.path}\t" + " ".join(str(s["digit"]) for s in result.segments))
+                for s in result.segments:
+                    typer.echo(f"  {s['start']:.2f}-{s['end']:.2f} s\t{s['digit']}\t{s['confidence']:.3f}")
 
     _run(stage)
     if failed:

@@ -17,7 +17,8 @@ from sklearn.metrics import ConfusionMatrixDisplay, classification_report
 
 from stages import DigitsError
 from stages.features import load_features
-from stages.models import load, select_input
+from stages.frontend import select_input
+from stages.models import load
 
 DIGITS = [str(d) for d in range(10)]
 

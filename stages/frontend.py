@@ -2,14 +2,19 @@
 
 Every function is pure (numpy in, numpy out). `extract` is the one feature extractor of the
 project: the features stage and `digits predict` both call it with the params stored with a model.
+The spectral maths is librosa's (`librosa.feature.mfcc`, `librosa.effects.trim`,
+`librosa.feature.delta`), written in numpy so that it works on batches of clips and so that
+`digits predict` starts without importing librosa, scipy or numba; tests hold it equal to librosa.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cache
 
-import librosa
 import numpy as np
+import soxr
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 @dataclass(frozen=True)
@@ -50,40 +55,104 @@ def to_mono(y: np.ndarray) -> np.ndarray:
 
 
 def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Resample mono audio to `target_sr` (soxr, high quality); a no-op at the same rate."""
+    """Resample mono audio to `target_sr` with soxr (high quality), to `ceil(n * ratio)` samples.
+
+    What `librosa.resample(res_type="soxr_hq")` does; a no-op at the same rate.
+    """
     if orig_sr == target_sr:
         return y
-    return librosa.resample(y, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq")
+    size = int(np.ceil(len(y) * target_sr / orig_sr))
+    y_hat = soxr.resample(y, orig_sr, target_sr, quality="soxr_hq")[:size]
+    return np.pad(y_hat, (0, size - len(y_hat))).astype(y.dtype)
+
+
+def frames(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
+    """Centred frames `(..., n_frames, frame_length)` of `(..., samples)` audio, zero-padded at both ends."""
+    pad = [(0, 0)] * (y.ndim - 1) + [(frame_length // 2, frame_length // 2)]
+    return sliding_window_view(np.pad(y, pad), frame_length, axis=-1)[..., ::hop_length, :]
 
 
 def trim_silence(y: np.ndarray, p: FeatureParams) -> np.ndarray:
-    """Cut leading and trailing frames quieter than `trim_db` below the clip's peak.
+    """Cut leading and trailing frames quieter than `trim_db` below the clip's loudest frame.
 
-    A clip that would be left shorter than one analysis window is returned whole.
+    As `librosa.effects.trim(top_db=trim_db, frame_length=n_fft, hop_length=hop_length)`; a clip
+    that would be left shorter than one analysis window is returned whole.
     """
-    trimmed, _ = librosa.effects.trim(y, top_db=p.trim_db, frame_length=p.n_fft, hop_length=p.hop_length)
+    power = np.mean(frames(y, p.n_fft, p.hop_length).astype(np.float64) ** 2, axis=-1)
+    db = 10 * np.log10(np.maximum(power, 1e-10)) - 10 * np.log10(max(power.max(), 1e-10))
+    loud = np.flatnonzero(db > -p.trim_db)
+    trimmed = y[loud[0] * p.hop_length : min(len(y), (loud[-1] + 1) * p.hop_length)] if loud.size else y[:0]
     return trimmed if len(trimmed) >= p.n_fft else y
 
 
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    log_region = 15 + np.log(np.maximum(hz, 1e-10) / 1000) / (np.log(6.4) / 27)
+    return np.where(hz >= 1000, log_region, hz * 3 / 200)
+
+
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    """Inverse of `hz_to_mel`."""
+    mel = np.asarray(mel, dtype=np.float64)
+    return np.where(mel >= 15, 1000 * np.exp(np.log(6.4) / 27 * (mel - 15)), mel * 200 / 3)
+
+
+@cache
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """Slaney-normalised triangular mel filters `(n_mels, 1 + n_fft // 2)`, as `librosa.filters.mel`."""
+    fft_hz = np.linspace(0, sample_rate / 2, 1 + n_fft // 2)
+    mel_hz = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    ramps = mel_hz[:, None] - fft_hz[None, :]
+    width = np.diff(mel_hz)
+    lower = -ramps[:-2] / width[:-1, None]
+    upper = ramps[2:] / width[1:, None]
+    weights = np.maximum(0, np.minimum(lower, upper)) * (2 / (mel_hz[2:] - mel_hz[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+@cache
+def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """Orthonormal DCT-II `(n_out, n_in)`, the first rows of `scipy.fft.dct(norm="ortho")`."""
+    k, n = np.arange(n_out)[:, None], np.arange(n_in)[None, :]
+    basis = np.cos(np.pi * k * (2 * n + 1) / (2 * n_in)) * np.sqrt(2 / n_in)
+    basis[0] /= np.sqrt(2)
+    return basis.astype(np.float32)
+
+
+@cache
+def hann(n: int) -> np.ndarray:
+    """Periodic Hann window of length `n` (for spectral analysis)."""
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
+
+
 def log_mel(y: np.ndarray, p: FeatureParams) -> np.ndarray:
-    """Log-mel power spectrogram `(n_mels, frames)` in dB; clips shorter than a window are zero-padded."""
-    if len(y) < p.n_fft:
-        y = np.pad(y, (0, p.n_fft - len(y)))
-    power = librosa.feature.melspectrogram(
-        y=y,
-        sr=p.sample_rate,
-        n_fft=p.n_fft,
-        hop_length=p.hop_length,
-        n_mels=p.n_mels,
-        fmin=p.fmin,
-        fmax=p.fmax,
-    )
-    return librosa.power_to_db(power).astype(np.float32)
+    """Log-mel power spectrogram `(..., n_mels, frames)` in dB of `(..., samples)` audio.
+
+    `librosa.power_to_db(librosa.feature.melspectrogram(...))`: centred, zero-padded Hann frames,
+    values below the clip's maximum minus 80 dB raised to it. Clips shorter than a window are
+    zero-padded to one.
+    """
+    if y.shape[-1] < p.n_fft:
+        y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, p.n_fft - y.shape[-1])])
+    spectrum = np.fft.rfft(frames(y.astype(np.float32), p.n_fft, p.hop_length) * hann(p.n_fft), axis=-1)
+    power = spectrum.real**2 + spectrum.imag**2
+    mel = mel_filterbank(p.sample_rate, p.n_fft, p.n_mels, p.fmin, p.fmax) @ np.swapaxes(power, -1, -2)
+    db = 10 * np.log10(np.maximum(mel, 1e-10))
+    return np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80).astype(np.float32)
 
 
 def mfcc(y: np.ndarray, p: FeatureParams) -> np.ndarray:
-    """MFCC matrix `(n_mfcc, frames)`: the DCT of `log_mel`, as `librosa.feature.mfcc` computes it."""
-    return librosa.feature.mfcc(S=log_mel(y, p), n_mfcc=p.n_mfcc).astype(np.float32)
+    """MFCC matrix `(..., n_mfcc, frames)`: the orthonormal DCT of `log_mel`, as `librosa.feature.mfcc`."""
+    return dct_matrix(p.n_mfcc, p.n_mels) @ log_mel(y, p)
+
+
+def delta(m: np.ndarray, width: int) -> np.ndarray:
+    """Local slope of each row of `m` over `width` frames (edges repeated), as `librosa.feature.delta`."""
+    half = width // 2
+    padded = np.pad(m, [(0, 0)] * (m.ndim - 1) + [(half, half)], mode="edge")
+    taps = np.arange(-half, half + 1, dtype=np.float32)
+    return sliding_window_view(padded, width, axis=-1) @ (taps / (taps**2).sum())
 
 
 def normalise(m: np.ndarray) -> np.ndarray:
@@ -128,9 +197,9 @@ def summary_vector(m: np.ndarray, segments: int) -> np.ndarray:
     the mean of each of `segments` equal time slices, which keeps the order of the sounds.
     """
     width = min(9, m.shape[1] - (1 - m.shape[1] % 2))
-    delta = librosa.feature.delta(m, width=width, mode="nearest") if width >= 3 else np.zeros_like(m)
+    slope = delta(m, width) if width >= 3 else np.zeros_like(m)
     slices = np.array_split(np.arange(m.shape[1]), segments)
-    parts = [m.mean(axis=1), m.std(axis=1), delta.mean(axis=1), delta.std(axis=1)]
+    parts = [m.mean(axis=1), m.std(axis=1), slope.mean(axis=1), slope.std(axis=1)]
     parts += [m[:, idx].mean(axis=1) if len(idx) else m.mean(axis=1) for idx in slices]
     return np.concatenate(parts).astype(np.float32)
 
@@ -144,3 +213,10 @@ def extract(y: np.ndarray, sr: int, p: FeatureParams) -> tuple[np.ndarray, np.nd
     y = trim_silence(resample(to_mono(y), sr, p.sample_rate), p)
     m = mfcc(y, p)
     return fixed_length(normalise(m), p), summary_vector(m, p.segments)
+
+
+def select_input(name: str, matrix: np.ndarray, summary: np.ndarray) -> np.ndarray:
+    """The features a model reads (its `input`): `mfcc` matrices or `summary` vectors."""
+    if name not in ("mfcc", "summary"):
+        raise ValueError(f"unknown model input {name!r}; expected mfcc or summary")
+    return matrix if name == "mfcc" else summary

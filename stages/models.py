@@ -6,18 +6,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from stages import DigitsError, replacing_dir
-
-MODEL_FILE = "model.keras"
-META_FILE = "model.json"
+from stages import DigitsError, replacing_file
+from stages.runtime import META_FILE, MODEL_FILE
 
 # Which feature column each model kind reads.
 INPUTS = {"cnn": "mfcc", "mlp": "summary"}
-
-
-def select_input(name: str, matrix: np.ndarray, summary: np.ndarray) -> np.ndarray:
-    """The features a model reads (`INPUTS[kind]`): MFCC matrices or summary vectors."""
-    return {"mfcc": matrix, "summary": summary}[name]
 
 
 def build_mlp(x_train: np.ndarray, hidden: list[int], dropout: float) -> keras.Model:
@@ -64,10 +57,12 @@ def build(kind: str, x_train: np.ndarray, **params) -> keras.Model:
 
 
 def save(model: keras.Model, meta: dict, out_dir: Path) -> None:
-    """Write `model.keras` and `model.json` (kind, input, feature params) into `out_dir`, atomically."""
-    with replacing_dir(out_dir) as partial:
-        model.save(partial / MODEL_FILE)
-        (partial / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    """Write `model.keras` and `model.json` (kind, input, feature params) into `out_dir`, each atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with replacing_file(out_dir / MODEL_FILE) as partial:
+        model.save(partial)
+    with replacing_file(out_dir / META_FILE) as partial:
+        partial.write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def load(model_dir: Path) -> tuple[keras.Model, dict]:

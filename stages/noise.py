@@ -14,8 +14,8 @@ from tqdm import tqdm
 
 from stages import DigitsError
 from stages.augment import speaker_clips
-from stages.frontend import FeatureParams, extract
-from stages.models import load, select_input
+from stages.frontend import FeatureParams, extract, select_input
+from stages.models import load
 from stages.perturb import add_noise, babble, white_noise
 
 

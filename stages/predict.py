@@ -1,42 +1,126 @@
-"""`digits predict`: the digit spoken in each audio file, by the trained model.
+"""`digits predict`: the digit spoken in each recording, or the digits of a recording of several.
 
-Features come from the same `extract` as in training, with the params saved beside the model.
+Features come from the same `extract` as in training, with the feature params stored with the
+model, so a model always gets the features it was trained on. Any rate, channel count and sample
+format libsndfile reads is accepted; every input either gets a prediction or a one-line reason.
 """
 
-from collections.abc import Iterator
+import io
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from stages.audio import AUDIO_EXTENSIONS, read_audio
-from stages.frontend import FeatureParams, extract
-from stages.models import load, select_input
+from stages.frontend import FeatureParams, extract, select_input, to_mono
+from stages.runtime import KerasModel, OnnxModel
+from stages.segment import PauseParams, split_at_pauses
+
+STDIN = "-"
 
 
-def expand(paths: list[Path]) -> Iterator[Path]:
-    """Files as given, and the audio files under any directory, sorted."""
+@dataclass
+class Prediction:
+    """One input's outcome: a digit (or, with `segments`, digits) or the `error` that stopped it."""
+
+    path: str
+    digit: int | None = None
+    confidence: float = 0.0
+    probabilities: list[float] = field(default_factory=list)
+    segments: list[dict] | None = None
+    error: str | None = None
+
+
+def expand(paths: Iterable[str]) -> Iterator[str]:
+    """Inputs as given, with each directory replaced by the audio files under it, sorted."""
     for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+        if path != STDIN and Path(path).is_dir():
+            found = sorted(str(p) for p in Path(path).rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+            yield from found or [path]
         else:
             yield path
 
 
-def predict(paths: list[Path], model_dir: Path) -> Iterator[tuple[Path, int, float] | tuple[Path, str]]:
-    """`(path, digit, confidence)` for each readable clip, `(path, reason)` for the others."""
-    model, meta = load(model_dir)
-    p = FeatureParams(**meta["feature_params"])
+def load(path: str) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and rate of a file, or of the bytes on standard input for `-`.
+
+    Raises `ValueError` with a reason meant for the user when the input is not usable audio.
+    """
+    if path != STDIN and Path(path).is_dir():
+        raise ValueError(f"no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))}) in this directory")
+    try:
+        if path == STDIN:
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as file:
+                data = file.read()
+    except OSError as err:
+        raise ValueError(f"cannot open: {(err.strerror or str(err)).lower()}") from None
+    if not data:
+        raise ValueError("empty (0 bytes)")
+    try:
+        y, sr = read_audio(io.BytesIO(data))
+    except (RuntimeError, TypeError, sf.SoundFileError) as err:
+        # libsndfile's own words, without the repr of the buffer
+        detail = getattr(err, "error_string", None) or str(err)
+        raise ValueError(f"not audio that libsndfile reads: {detail.strip().rstrip('.').lower()}") from None
+    y = to_mono(y)
+    if y.size == 0:
+        raise ValueError("no samples")
+    if not np.isfinite(y).all():
+        raise ValueError("NaN or infinite samples")
+    return y, sr
+
+
+def scored(probabilities: np.ndarray) -> dict:
+    """`digit`, `confidence` and `probabilities` (rounded) from one row of class probabilities."""
+    return {
+        "digit": int(probabilities.argmax()),
+        "confidence": round(float(probabilities.max()), 6),
+        "probabilities": [round(float(p), 6) for p in probabilities],
+    }
+
+
+def predict(
+    model: OnnxModel | KerasModel,
+    paths: Iterable[str],
+    max_seconds: float = 10.0,
+    sequence: PauseParams | None = None,
+) -> Iterator[Prediction]:
+    """A `Prediction` per input of `expand(paths)`, in order.
+
+    Without `sequence` each input is one spoken digit, at most `max_seconds` long. With it, each
+    input is split at pauses by `split_at_pauses` and every part recognised.
+    """
+    p = FeatureParams(**model.meta["feature_params"])
+
+    def features(y: np.ndarray, sr: int) -> np.ndarray:
+        return select_input(model.meta["input"], *extract(y, sr, p))
+
     for path in expand(paths):
         try:
-            y, sr = read_audio(path)
-        except (OSError, sf.LibsndfileError, RuntimeError) as err:
-            yield path, f"cannot read audio: {err}"
+            y, sr = load(path)
+        except ValueError as err:
+            yield Prediction(path, error=str(err))
             continue
-        if y.size == 0 or not np.isfinite(y).all():
-            yield path, "no usable samples (empty, NaN or infinite)"
+        if sequence is None:
+            if len(y) > max_seconds * sr:
+                yield Prediction(
+                    path, error=f"{len(y) / sr:.1f} s long, over {max_seconds:g} s for one digit (see --sequence)"
+                )
+                continue
+            yield Prediction(path, **scored(model.probabilities(features(y, sr)[None])[0]))
             continue
-        matrix, summary = extract(y, sr, p)
-        x = select_input(meta["input"], matrix, summary)
-        probabilities = model.predict(x[None], verbose=0)[0]
-        yield path, int(probabilities.argmax()), float(probabilities.max())
+        parts = split_at_pauses(y, sr, sequence)
+        if not parts:
+            yield Prediction(path, error="no speech found")
+            continue
+        rows = model.probabilities(np.stack([features(y[start:end], sr) for start, end in parts]))
+        segments = [
+            {"start": round(start / sr, 3), "end": round(end / sr, 3), **scored(row)}
+            for (start, end), row in zip(parts, rows, strict=True)
+        ]
+        yield Prediction(path, segments=segments)

@@ -17,7 +17,8 @@ from dvclive.keras import DVCLiveCallback
 
 from stages import DigitsError
 from stages.features import load_features
-from stages.models import INPUTS, build, save, select_input
+from stages.frontend import select_input
+from stages.models import INPUTS, build, save
 from stages.perturb import spec_augment
 
 

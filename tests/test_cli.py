@@ -7,7 +7,7 @@ DIGITS = str(Path(sys.executable).parent / "digits")
 
 def test_help_lists_every_stage() -> None:
     out = subprocess.run([DIGITS, "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("fetch", "ingest", "features", "train", "evaluate", "gallery"):
+    for command in ("fetch", "ingest", "features", "augment", "train", "evaluate", "export", "crossval", "predict"):
         assert command in out
 
 

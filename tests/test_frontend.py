@@ -1,19 +1,24 @@
 import librosa
 import numpy as np
 import pytest
+import soundfile as sf
 
 from stages.frontend import (
     FeatureParams,
+    delta,
     extract,
     fix_frames,
     fixed_length,
+    log_mel,
+    mel_filterbank,
     mfcc,
     resample,
     resize_frames,
     summary_vector,
     to_mono,
+    trim_silence,
 )
-from tests.conftest import synth_clip
+from tests.conftest import FSDD, synth_clip
 
 P = FeatureParams()
 
@@ -31,12 +36,50 @@ def test_extract_gives_fixed_shapes_whatever_the_length() -> None:
         assert np.isfinite(matrix).all() and np.isfinite(summary).all()
 
 
-def test_mfcc_is_librosas() -> None:
-    y = synth_clip(3, 0, 0)
-    expected = librosa.feature.mfcc(
-        y=y, sr=8000, n_mfcc=P.n_mfcc, n_fft=P.n_fft, hop_length=P.hop_length, n_mels=P.n_mels, fmin=P.fmin, fmax=P.fmax
-    )
-    np.testing.assert_allclose(mfcc(y, P), expected, rtol=1e-4, atol=1e-3)
+def clips() -> list[np.ndarray]:
+    """Synthetic takes, plus some real FSDD clips when the shared copy is there."""
+    ys = [synth_clip(d, d % 3, d) for d in range(10)]
+    real = sorted(FSDD.glob("*.wav"))[::150] if FSDD.is_dir() else []
+    return ys + [sf.read(path, dtype="float32")[0] for path in real]
+
+
+MEL = {"sr": 8000, "n_fft": P.n_fft, "hop_length": P.hop_length, "n_mels": P.n_mels, "fmin": P.fmin, "fmax": P.fmax}
+
+
+def test_mel_filterbank_is_librosas() -> None:
+    expected = librosa.filters.mel(sr=8000, n_fft=P.n_fft, n_mels=P.n_mels, fmin=P.fmin, fmax=P.fmax)
+    got = mel_filterbank(P.sample_rate, P.n_fft, P.n_mels, P.fmin, P.fmax)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-8)
+
+
+def test_log_mel_mfcc_and_delta_are_librosas() -> None:
+    """The numpy front end computes what librosa computes, to float32 rounding."""
+    for y in clips():
+        expected = librosa.power_to_db(librosa.feature.melspectrogram(y=y, **MEL))
+        np.testing.assert_allclose(log_mel(y, P), expected, rtol=0, atol=2e-3)
+        m = librosa.feature.mfcc(y=y, n_mfcc=P.n_mfcc, **MEL)
+        np.testing.assert_allclose(mfcc(y, P), m, rtol=0, atol=2e-3)
+        np.testing.assert_allclose(delta(m, 9), librosa.feature.delta(m, width=9, mode="nearest"), atol=1e-4)
+
+
+def test_trim_silence_cuts_where_librosa_does() -> None:
+    for y in clips():
+        expected, _ = librosa.effects.trim(y, top_db=P.trim_db, frame_length=P.n_fft, hop_length=P.hop_length)
+        assert np.array_equal(trim_silence(y, P), expected if len(expected) >= P.n_fft else y)
+
+
+def test_resample_is_librosas_soxr_hq() -> None:
+    y = synth_clip(6, 1, 2)
+    for rate in (11025, 16000, 44100, 48000):
+        expected = librosa.resample(y, orig_sr=8000, target_sr=rate, res_type="soxr_hq")
+        got = resample(y, 8000, rate)
+        assert got.shape == expected.shape and got.dtype == np.float32
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_a_batch_of_equal_length_clips_gives_each_clips_mfcc() -> None:
+    batch = np.stack([synth_clip(d, 0, 0)[:2400] for d in range(4)])
+    np.testing.assert_allclose(mfcc(batch, P), np.stack([mfcc(y, P) for y in batch]), atol=1e-4)
 
 
 def test_stereo_is_downmixed() -> None:

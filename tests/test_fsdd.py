@@ -1,28 +1,110 @@
 """Integration: the whole pipeline on the real Free Spoken Digit Dataset (the shared local copy)."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+import soundfile as sf
+from scipy.signal import resample_poly
 
 from tests.conftest import FSDD, Project
 
 pytestmark = pytest.mark.skipif(not FSDD.is_dir(), reason=f"no FSDD copy at {FSDD} (shared/ is not beside the project)")
+DIGITS = str(Path(sys.executable).parent / "digits")
+
+
+def cli_digits(root: Path, paths: list[str], *options: str) -> list[dict]:
+    """`digits predict --json OPTIONS PATHS` in project `root`: one dict per input, in order."""
+    result = subprocess.run([DIGITS, "predict", "--json", *options, *paths], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def edit_distance(a: list[int], b: list[int]) -> int:
+    """Levenshtein distance: substituted, dropped and inserted digits."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[:], i
+        for j, y in enumerate(b, 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (x != y))
+    return row[-1]
+
+
+def digit_strings(test: pd.DataFrame, root: Path, out: Path, count: int = 50, snr_db: float = 20) -> list[list[int]]:
+    """Write `count` recordings of 4-10 test-split clips of one speaker with 0.25-0.6 s pauses, in white noise.
+
+    Returns the digits of each (`out/NN.wav`).
+    """
+    rng = np.random.default_rng(7)
+    out.mkdir(parents=True, exist_ok=True)
+    truth = []
+    for n in range(count):
+        clips = test[test["speaker"] == rng.choice(sorted(test["speaker"].unique()))]
+        chosen = clips.iloc[rng.choice(len(clips), rng.integers(4, 11), replace=False)]
+        parts = [np.zeros(int(8000 * rng.uniform(0.1, 0.5)), np.float32)]
+        for path in chosen["path"]:
+            pause = np.zeros(int(8000 * rng.uniform(0.25, 0.6)), np.float32)
+            parts += [sf.read(root / path, dtype="float32")[0], pause]
+        y = np.concatenate(parts)
+        noise = rng.normal(0, np.sqrt(np.mean(y**2) / 10 ** (snr_db / 10)), len(y)).astype(np.float32)
+        sf.write(out / f"{n:02d}.wav", y + noise, 8000)
+        truth.append(chosen["label"].tolist())
+    return truth
+
+
+def check_predict(root: Path, work: Path) -> dict:
+    """The CLI on the test split of a pipeline run in `root`: accuracy, runtimes, formats, digit strings."""
+    manifest = pd.read_parquet(root / "data" / "manifest.parquet")
+    test = manifest[manifest["split"] == "test"]
+    paths, labels = test["path"].tolist(), test["label"].to_numpy()
+    onnx = [r["digit"] for r in cli_digits(root, paths, "--runtime", "onnx")]
+    keras = [r["digit"] for r in cli_digits(root, paths, "--runtime", "keras")]
+    converted = {"wav": [], "flac": []}
+    for path in paths:
+        y = resample_poly(sf.read(root / path, dtype="float64")[0], 441, 80)  # 8 kHz -> 44.1 kHz
+        stereo = np.stack([y, 0.8 * y], axis=1)
+        name = Path(path).stem
+        sf.write(work / f"{name}.wav", stereo, 44100, "PCM_24")
+        sf.write(work / f"{name}.flac", stereo, 44100, "PCM_24")
+        converted["wav"].append(str(work / f"{name}.wav"))
+        converted["flac"].append(str(work / f"{name}.flac"))
+    agreement = {
+        kind: float(np.mean([r["digit"] for r in cli_digits(root, files)] == np.array(onnx)))
+        for kind, files in converted.items()
+    }
+    truth = digit_strings(test, root, work / "strings")
+    strings = cli_digits(root, [str(work / "strings" / f"{n:02d}.wav") for n in range(len(truth))], "--sequence")
+    errors = sum(edit_distance(t, [s["digit"] for s in r["segments"]]) for t, r in zip(truth, strings, strict=True))
+    return {
+        "cli_accuracy": float(np.mean(np.array(onnx) == labels)),
+        "keras_onnx_same": int(np.sum(np.array(onnx) == np.array(keras))),
+        "clips": len(paths),
+        "agreement_44k_stereo_24bit_wav": agreement["wav"],
+        "agreement_44k_stereo_24bit_flac": agreement["flac"],
+        "sequence_digit_accuracy": 1 - errors / sum(len(t) for t in truth),
+        "sequence_digits": sum(len(t) for t in truth),
+    }
 
 
 def test_pipeline_on_fsdd_random_split(tmp_path) -> None:
     """The default recipe; leave-one-speaker-out on one speaker only, to keep CI short (`make run` does all six)."""
-    project = Project(tmp_path)
+    project = Project(tmp_path / "project")
     project.set_params(
         fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"}, crossval={"speakers": ["nicolas"]}
     )
     ran, output = project.repro()
-    assert len(ran) == 9 and {"crossval", "noise"} <= set(ran)
+    assert len(ran) == 10 and {"crossval", "noise", "export"} <= set(ran)
     assert "3000 files verified against the lock, from local copy" in output
-    report = json.loads((tmp_path / "metrics" / "data_report.json").read_text())
+    root = project.root
+    report = json.loads((root / "metrics" / "data_report.json").read_text())
     assert report["accepted"] == 3000 and report["speakers"] == 6
-    scores = json.loads((tmp_path / "metrics" / "eval.json").read_text())
-    crossval = json.loads((tmp_path / "metrics" / "crossval.json").read_text())
-    noise = json.loads((tmp_path / "metrics" / "noise.json").read_text())
+    scores = json.loads((root / "metrics" / "eval.json").read_text())
+    crossval = json.loads((root / "metrics" / "crossval.json").read_text())
+    noise = json.loads((root / "metrics" / "noise.json").read_text())
     print(
         f"FSDD, cnn: random-split test accuracy {scores['accuracy']:.4f} on {scores['test_clips']} clips; "
         f"nicolas never heard: {crossval['mean_accuracy']:.4f}; white noise 0 dB {noise['white']['snr_0db']:.4f}"
@@ -32,3 +114,10 @@ def test_pipeline_on_fsdd_random_split(tmp_path) -> None:
     assert crossval["folds"]["nicolas"]["clips"] == 500
     assert crossval["mean_accuracy"] >= 0.75  # the hardest FSDD voice; 0.65 without augmentation
     assert noise["white"]["snr_0db"] >= 0.7
+
+    cli = check_predict(root, tmp_path)
+    print(f"digits predict on FSDD: {cli}")
+    assert cli["cli_accuracy"] >= scores["accuracy"]
+    assert cli["keras_onnx_same"] == cli["clips"] == 600
+    assert cli["agreement_44k_stereo_24bit_wav"] >= 0.99 and cli["agreement_44k_stereo_24bit_flac"] >= 0.99
+    assert cli["sequence_digit_accuracy"] >= 0.95

@@ -13,7 +13,7 @@ import soundfile as sf
 from stages.frontend import resample
 from tests.conftest import Project, synth_clip, write_lock
 
-ALL_STAGES = {"fetch", "ingest", "features", "augment", "train", "evaluate", "crossval", "noise", "gallery"}
+ALL_STAGES = {"fetch", "ingest", "features", "augment", "train", "evaluate", "export", "crossval", "noise", "gallery"}
 
 
 @pytest.fixture(scope="module")
@@ -99,20 +99,20 @@ def test_second_repro_does_nothing(project: Project) -> None:
 def test_train_param_reruns_only_train_and_evaluate(project: Project) -> None:
     project.set_params(train={"epochs": 15})
     ran, _ = project.repro()
-    assert sorted(ran) == ["crossval", "evaluate", "noise", "train"]
+    assert sorted(ran) == ["crossval", "evaluate", "export", "noise", "train"]
     assert project.repro()[0] == []
 
 
 def test_augment_param_reruns_augment_and_what_trains_on_it(project: Project) -> None:
     project.set_params(augment={"copies": 2})
     ran, _ = project.repro()
-    assert sorted(ran) == ["augment", "crossval", "evaluate", "noise", "train"]
+    assert sorted(ran) == ["augment", "crossval", "evaluate", "export", "noise", "train"]
 
 
 def test_features_param_reruns_features_onward(project: Project) -> None:
     project.set_params(features={"n_mfcc": 16})
     ran, _ = project.repro()
-    assert sorted(ran) == ["augment", "crossval", "evaluate", "features", "gallery", "noise", "train"]
+    assert sorted(ran) == ["augment", "crossval", "evaluate", "export", "features", "gallery", "noise", "train"]
     meta = json.loads((project.root / "models" / "model.json").read_text())
     assert meta["feature_params"]["n_mfcc"] == 16
     assert "metrics/eval.json" in project.run("dvc", "metrics", "show")
@@ -121,6 +121,16 @@ def test_features_param_reruns_features_onward(project: Project) -> None:
 def _mkdir(path: Path) -> Path:
     path.mkdir(exist_ok=True)
     return path
+
+
+DIGITS = str(Path(sys.executable).parent / "digits")
+
+
+def predict(project: Project, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """`digits predict ARGS` in the project; stdout and stderr as text."""
+    result = subprocess.run([DIGITS, "predict", *args], cwd=project.root, capture_output=True, input=stdin)
+    result.stdout, result.stderr = result.stdout.decode(), result.stderr.decode()
+    return result
 
 
 def test_predict_cli_reads_any_format_and_reports_bad_files(project: Project, tmp_path: Path) -> None:
@@ -133,25 +143,74 @@ def test_predict_cli_reads_any_format_and_reports_bad_files(project: Project, tm
     (tmp_path / "junk.wav").write_text("not audio")
 
     def digits(folder: Path) -> list[int]:
-        output = project.run("digits", "predict", str(folder))
-        return [int(line.split("\t")[1]) for line in output.splitlines() if "\t" in line]
+        output = predict(project, str(folder)).stdout
+        return [int(line.split("\t")[1]) for line in output.splitlines()]
 
     original = digits(tmp_path / "orig")
     assert original == digits(tmp_path / "hifi")
     assert sum(d == p for d, p in enumerate(original)) >= 9, original
 
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "digits"),
-            "predict",
-            str(tmp_path / "junk.wav"),
-            str(tmp_path / "orig" / "3.wav"),
-        ],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-    )
+    result = predict(project, str(tmp_path / "junk.wav"), str(tmp_path / "orig" / "3.wav"), "missing.wav")
     assert result.returncode == 1
-    assert result.stderr.strip().startswith(f"{tmp_path / 'junk.wav'}: cannot read audio")
-    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"{tmp_path / 'junk.wav'}: not audio that libsndfile reads: format not recognised",
+        "missing.wav: cannot open: no such file or directory",
+    ]
     assert result.stdout.startswith(f"{tmp_path / 'orig' / '3.wav'}\t")
+
+
+def test_predict_json_stdin_and_both_runtimes_agree(project: Project, tmp_path: Path) -> None:
+    clip = tmp_path / "take.wav"
+    sf.write(clip, synth_clip(6, 2, 9), 8000)
+    by_runtime = {}
+    for runtime in ("onnx", "keras"):
+        result = predict(project, "--json", "--runtime", runtime, str(clip))
+        assert result.returncode == 0, result.stderr
+        by_runtime[runtime] = json.loads(result.stdout)
+    onnx, keras = by_runtime["onnx"], by_runtime["keras"]
+    assert set(onnx) == {"path", "digit", "confidence", "probabilities"}
+    assert len(onnx["probabilities"]) == 10 and sum(onnx["probabilities"]) == pytest.approx(1, abs=1e-4)
+    assert onnx["digit"] == keras["digit"] and onnx["confidence"] == pytest.approx(keras["confidence"], abs=1e-4)
+    piped = json.loads(predict(project, "--json", "-", stdin=clip.read_bytes()).stdout)
+    assert piped == {**onnx, "path": "-"}
+
+
+def test_predict_uses_onnx_without_tensorflow_unless_the_export_is_stale(project: Project, tmp_path: Path) -> None:
+    clip = tmp_path / "take.wav"
+    sf.write(clip, synth_clip(2, 0, 9), 8000)
+    probe = (
+        "import atexit, sys; from stages.cli import app; "
+        "atexit.register(lambda: print('tensorflow' in sys.modules, 'librosa' in sys.modules, file=sys.stderr)); "
+        f"sys.argv = ['digits', 'predict', {str(clip)!r}]; app()"
+    )
+
+    def loaded() -> str:
+        result = subprocess.run([sys.executable, "-c", probe], cwd=project.root, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return result.stderr.strip().splitlines()[-1]
+
+    assert loaded() == "False False"
+    keras_file = project.root / "models" / "model.keras"
+    original = keras_file.read_bytes()
+    try:
+        keras_file.write_bytes(original + b"\0")  # any other model.keras than the one exported
+        assert "older than" in predict(project, str(clip)).stderr
+    finally:
+        keras_file.write_bytes(original)
+
+
+def test_predict_sequence_splits_a_digit_string(project: Project, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    digits = [4, 1, 5, 9, 0]
+    pause = np.zeros(3000, np.float32)
+    y = np.concatenate([pause] + [np.concatenate([synth_clip(d, 1, 8 + i), pause]) for i, d in enumerate(digits)])
+    sf.write(tmp_path / "string.wav", y + rng.normal(0, 0.002, len(y)).astype(np.float32), 8000)
+    result = predict(project, "--sequence", str(tmp_path / "string.wav"))
+    assert result.returncode == 0, result.stderr
+    header, *segments = result.stdout.splitlines()
+    assert len(header.split("\t")[1].split()) == len(segments) == len(digits)
+    starts = [float(line.split()[0].split("-")[0]) for line in segments]
+    assert starts == sorted(starts) and starts[0] >= 0.3
+    recognised = json.loads(predict(project, "--sequence", "--json", str(tmp_path / "string.wav")).stdout)
+    assert [s["digit"] for s in recognised["segments"]] == [int(d) for d in header.split("\t")[1].split()]
+    assert sum(s["digit"] == d for s, d in zip(recognised["segments"], digits, strict=True)) >= 4
