@@ -1,5 +1,6 @@
 # make run   - set up .venv and run the whole DVC pipeline on FSDD, then print the metrics
 # make test  - set up .venv, lint, and run the test suite
+# make bench - benchmarks (after make run): predict latency, Keras vs the ONNX export
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ READY := $(VENV)/.ready
 # DVC runs each stage's `digits ...` command through the shell: put the venv first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint bench clean
 
 setup: $(READY)
 
@@ -36,5 +37,8 @@ test: lint
 	$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+bench: $(READY)
+	$(BIN)/python benchmarks/predict.py
+
 clean:
-	rm -rf $(VENV) data/raw data/raw.partial data/features data/features.partial models models.partial
+	rm -rf $(VENV) data/raw data/raw.partial data/features data/features.partial data/augmented models

@@ -84,6 +84,12 @@ def scored(probabilities: np.ndarray) -> dict:
     }
 
 
+def model_input(model: OnnxModel | KerasModel, y: np.ndarray, sr: int) -> np.ndarray:
+    """What `model` reads for audio `y` at `sr` Hz: `extract` with the feature params stored with it."""
+    matrix, summary = extract(y, sr, FeatureParams(**model.meta["feature_params"]))
+    return select_input(model.meta["input"], matrix, summary)
+
+
 def predict(
     model: OnnxModel | KerasModel,
     paths: Iterable[str],
@@ -95,11 +101,6 @@ def predict(
     Without `sequence` each input is one spoken digit, at most `max_seconds` long. With it, each
     input is split at pauses by `split_at_pauses` and every part recognised.
     """
-    p = FeatureParams(**model.meta["feature_params"])
-
-    def features(y: np.ndarray, sr: int) -> np.ndarray:
-        return select_input(model.meta["input"], *extract(y, sr, p))
-
     for path in expand(paths):
         try:
             y, sr = load(path)
@@ -112,13 +113,13 @@ def predict(
                     path, error=f"{len(y) / sr:.1f} s long, over {max_seconds:g} s for one digit (see --sequence)"
                 )
                 continue
-            yield Prediction(path, **scored(model.probabilities(features(y, sr)[None])[0]))
+            yield Prediction(path, **scored(model.probabilities(model_input(model, y, sr)[None])[0]))
             continue
         parts = split_at_pauses(y, sr, sequence)
         if not parts:
             yield Prediction(path, error="no speech found")
             continue
-        rows = model.probabilities(np.stack([features(y[start:end], sr) for start, end in parts]))
+        rows = model.probabilities(np.stack([model_input(model, y[start:end], sr) for start, end in parts]))
         segments = [
             {"start": round(start / sr, 3), "end": round(end / sr, 3), **scored(row)}
             for (start, end), row in zip(parts, rows, strict=True)
