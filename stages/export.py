@@ -6,7 +6,6 @@ when it is stale. The stage checks that ONNX Runtime gives the same digit as Ker
 of the features table before it writes anything.
 """
 
-import hashlib
 import json
 import tempfile
 import warnings
@@ -19,12 +18,7 @@ from stages import DigitsError, replacing_file
 from stages.features import load_features
 from stages.frontend import select_input
 from stages.models import load
-from stages.runtime import MODEL_FILE, ONNX_FILE, ONNX_META_KEY, OnnxModel
-
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+from stages.runtime import MODEL_FILE, ONNX_FILE, ONNX_META_KEY, OnnxModel, file_sha256
 
 
 def run(model_dir: Path = Path("models"), features: Path = Path("data/features")) -> None:
@@ -40,7 +34,7 @@ def run(model_dir: Path = Path("models"), features: Path = Path("data/features")
             model.export(exported, format="onnx", verbose=False)
         graph = onnx.load(exported)
         onnx.helper.set_model_props(
-            graph, {ONNX_META_KEY: json.dumps({**meta, "keras_sha256": sha256(model_dir / MODEL_FILE)})}
+            graph, {ONNX_META_KEY: json.dumps({**meta, "keras_sha256": file_sha256(model_dir / MODEL_FILE)})}
         )
         onnx.save(graph, exported)
         got = OnnxModel(exported).probabilities(x)

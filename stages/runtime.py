@@ -55,11 +55,14 @@ class KerasModel:
         return np.asarray(self.model.predict_on_batch(np.asarray(x, dtype=np.float32)))
 
 
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def is_current(onnx_model: OnnxModel, keras_file: Path) -> bool:
     """Whether the ONNX model was exported from `keras_file` as it is now (or there is no such file)."""
-    if not keras_file.is_file():
-        return True
-    return onnx_model.meta.get("keras_sha256") == hashlib.sha256(keras_file.read_bytes()).hexdigest()
+    return not keras_file.is_file() or onnx_model.meta.get("keras_sha256") == file_sha256(keras_file)
 
 
 def open_model(path: Path, runtime: str = "auto") -> OnnxModel | KerasModel:
