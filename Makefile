@@ -1,6 +1,6 @@
 # make run   - set up .venv and run the whole DVC pipeline on FSDD, then print the metrics
 # make test  - set up .venv, lint, and run the test suite
-# make bench - benchmarks (after make run): predict latency, Keras vs the ONNX export
+# make bench - benchmarks (after make run): features stage speed and memory; predict latency, Keras vs ONNX
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -38,7 +38,8 @@ test: lint
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench: $(READY)
-	$(BIN)/python benchmarks/predict.py
+	$(BIN)/python -m benchmarks.features run
+	$(BIN)/python -m benchmarks.predict
 
 clean:
 	rm -rf $(VENV) data/raw data/raw.partial data/features data/features.partial data/augmented models

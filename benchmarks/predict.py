@@ -73,5 +73,6 @@ def main() -> None:
     for name, keras, onnx, speedup in rows:
         print(f"{name:36}{keras:10.2f}{onnx:10.2f}{speedup:14.1f}x")
 
+
 if __name__ == "__main__":
     main()

@@ -2,7 +2,7 @@
 
 Each copy is sped up or slowed down, pitch-shifted and, with some probability, mixed with white
 noise or with babble made from *the same speaker's* other clips (so no other voice leaks into a
-leave-one-speaker-out fold). Features come from the same `extract` as `data/features`, with the
+leave-one-speaker-out fold). Features come from the same `extract_batch` as `data/features`, with the
 params stored there. Writes `data/augmented/part-NNNNN.parquet` with a `copy` column (1..copies).
 """
 
@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from stages import replacing_dir
-from stages.features import KEYS, feature_params, features_table, load_clip
-from stages.frontend import extract, resample, to_mono
+from stages.features import KEYS, feature_params, features_table, load_clip, write_features
+from stages.frontend import extract_batch, resample, to_mono
 from stages.perturb import perturb
 
 
@@ -45,16 +44,15 @@ def run(
     ):
         for part, (_, group) in enumerate(clips.groupby("speaker", sort=True)):
             audio = speaker_clips(group["path"], p.sample_rate)
-            rows, features = [], []
+            rows, perturbed = [], []
             for i, (index, y) in enumerate(zip(group.index, audio, strict=True)):
                 others = audio[:i] + audio[i + 1 :]
                 for copy in range(1, copies + 1):
                     rng = np.random.default_rng([params["seed"], index, copy])
-                    noisy = perturb(y, p.sample_rate, rng, others, **settings)
-                    features.append(extract(noisy, p.sample_rate, p))
+                    perturbed.append((perturb(y, p.sample_rate, rng, others, **settings), p.sample_rate))
                     rows.append({**group.loc[index].to_dict(), "copy": copy})
                     bar.update()
             if rows:
-                table = features_table(pd.DataFrame(rows), features, p)
-                pq.write_table(table, partial / f"part-{part:05d}.parquet")
+                table = features_table(pd.DataFrame(rows), *extract_batch(perturbed, p), p)
+                write_features(table, partial / f"part-{part:05d}.parquet")
     print(f"{len(clips) * copies} perturbed copies ({copies} per clip) -> {out_dir}/")

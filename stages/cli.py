@@ -114,7 +114,7 @@ def gallery(params: ParamsFile = Path("params.yaml")) -> None:
     from stages import gallery as stage
     from stages.params import load_section
 
-    _run(lambda: stage.run(load_section("gallery", params), load_section("features", params)))
+    _run(lambda: stage.run(load_section("gallery", params)))
 
 
 @app.command()

@@ -3,8 +3,9 @@
 Every function is pure (numpy in, numpy out). `extract` is the one feature extractor of the
 project: the features stage and `digits predict` both call it with the params stored with a model.
 The spectral maths is librosa's (`librosa.feature.mfcc`, `librosa.effects.trim`,
-`librosa.feature.delta`), written in numpy so that it works on batches of clips and so that
-`digits predict` starts without importing librosa, scipy or numba; tests hold it equal to librosa.
+`librosa.feature.delta`), written in numpy (and scipy's FFT) so that it works on batches of clips
+and so that `digits predict` starts without importing librosa or numba; tests hold it equal to
+librosa.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 
 import numpy as np
+import scipy.fft
 import soxr
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -72,17 +74,29 @@ def frames(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
     return sliding_window_view(np.pad(y, pad), frame_length, axis=-1)[..., ::hop_length, :]
 
 
-def trim_silence(y: np.ndarray, p: FeatureParams) -> np.ndarray:
-    """Cut leading and trailing frames quieter than `trim_db` below the clip's loudest frame.
+def trim_bounds(batch: np.ndarray, lengths: np.ndarray, p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+    """(start, stop) sample of each clip's speech: leading and trailing frames quieter than `trim_db`
+    below the clip's loudest frame are cut.
 
-    As `librosa.effects.trim(top_db=trim_db, frame_length=n_fft, hop_length=hop_length)`; a clip
-    that would be left shorter than one analysis window is returned whole.
+    `batch` is `(n, samples)`: clips of `lengths` samples zero-padded to one length, all with the same
+    number of frames (`lengths // hop_length` equal). As `librosa.effects.trim(top_db=trim_db,
+    frame_length=n_fft, hop_length=hop_length)`; a clip that would be left shorter than one analysis
+    window is kept whole.
     """
-    power = np.mean(frames(y, p.n_fft, p.hop_length).astype(np.float64) ** 2, axis=-1)
-    db = 10 * np.log10(np.maximum(power, 1e-10)) - 10 * np.log10(max(power.max(), 1e-10))
-    loud = np.flatnonzero(db > -p.trim_db)
-    trimmed = y[loud[0] * p.hop_length : min(len(y), (loud[-1] + 1) * p.hop_length)] if loud.size else y[:0]
-    return trimmed if len(trimmed) >= p.n_fft else y
+    framed = frames(batch.astype(np.float32), p.n_fft, p.hop_length)
+    power = np.einsum("...i,...i->...", framed, framed).astype(np.float64) / p.n_fft  # mean square, in float32
+    db = 10 * np.log10(np.maximum(power, 1e-10)) - 10 * np.log10(np.maximum(power.max(axis=1, keepdims=True), 1e-10))
+    loud = db > -p.trim_db  # the loudest frame always is
+    start = np.argmax(loud, axis=1) * p.hop_length
+    stop = np.minimum(lengths, (loud.shape[1] - np.argmax(loud[:, ::-1], axis=1)) * p.hop_length)
+    whole = stop - start < p.n_fft
+    return np.where(whole, 0, start), np.where(whole, lengths, stop)
+
+
+def trim_silence(y: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """The speech of one clip: `y` without its leading and trailing silence (see `trim_bounds`)."""
+    start, stop = trim_bounds(y[None], np.array([len(y)]), p)
+    return y[start[0] : stop[0]]
 
 
 def hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -126,25 +140,30 @@ def hann(n: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
 
 
-def log_mel(y: np.ndarray, p: FeatureParams) -> np.ndarray:
-    """Log-mel power spectrogram `(..., n_mels, frames)` in dB of `(..., samples)` audio.
+def log_mel_frames(y: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """Log-mel power spectrum in dB of each frame of `(..., samples)` audio: `(..., frames, n_mels)`.
 
-    `librosa.power_to_db(librosa.feature.melspectrogram(...))`: centred, zero-padded Hann frames,
-    values below the clip's maximum minus 80 dB raised to it. Clips shorter than a window are
-    zero-padded to one.
+    `librosa.power_to_db(librosa.feature.melspectrogram(...))`, transposed: centred, zero-padded
+    Hann frames, values below the clip's maximum minus 80 dB raised to it. Clips shorter than a
+    window are zero-padded to one.
     """
     if y.shape[-1] < p.n_fft:
         y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, p.n_fft - y.shape[-1])])
-    spectrum = np.fft.rfft(frames(y.astype(np.float32), p.n_fft, p.hop_length) * hann(p.n_fft), axis=-1)
+    spectrum = scipy.fft.rfft(frames(y.astype(np.float32), p.n_fft, p.hop_length) * hann(p.n_fft), axis=-1)
     power = spectrum.real**2 + spectrum.imag**2
-    mel = mel_filterbank(p.sample_rate, p.n_fft, p.n_mels, p.fmin, p.fmax) @ np.swapaxes(power, -1, -2)
+    mel = power @ mel_filterbank(p.sample_rate, p.n_fft, p.n_mels, p.fmin, p.fmax).T
     db = 10 * np.log10(np.maximum(mel, 1e-10))
     return np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80).astype(np.float32)
 
 
+def log_mel(y: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """Log-mel power spectrogram `(..., n_mels, frames)` in dB of `(..., samples)` audio (see `log_mel_frames`)."""
+    return np.swapaxes(log_mel_frames(y, p), -1, -2)
+
+
 def mfcc(y: np.ndarray, p: FeatureParams) -> np.ndarray:
     """MFCC matrix `(..., n_mfcc, frames)`: the orthonormal DCT of `log_mel`, as `librosa.feature.mfcc`."""
-    return dct_matrix(p.n_mfcc, p.n_mels) @ log_mel(y, p)
+    return np.swapaxes(log_mel_frames(y, p) @ dct_matrix(p.n_mfcc, p.n_mels).T, -1, -2)
 
 
 def delta(m: np.ndarray, width: int) -> np.ndarray:
@@ -156,28 +175,28 @@ def delta(m: np.ndarray, width: int) -> np.ndarray:
 
 
 def normalise(m: np.ndarray) -> np.ndarray:
-    """Per-utterance mean and variance normalisation of each coefficient over time (CMVN)."""
-    return (m - m.mean(axis=1, keepdims=True)) / (m.std(axis=1, keepdims=True) + 1e-5)
+    """Per-utterance mean and variance normalisation of each coefficient over time (CMVN), `(..., frames)`."""
+    return (m - m.mean(axis=-1, keepdims=True)) / (m.std(axis=-1, keepdims=True) + 1e-5)
 
 
 def fix_frames(m: np.ndarray, frames: int) -> np.ndarray:
-    """Centre-crop or symmetrically zero-pad the time axis of `m` to exactly `frames` columns."""
-    t = m.shape[1]
+    """Centre-crop or symmetrically zero-pad the time (last) axis of `m` to exactly `frames` columns."""
+    t = m.shape[-1]
     if t >= frames:
         start = (t - frames) // 2
-        return m[:, start : start + frames]
+        return m[..., start : start + frames]
     before = (frames - t) // 2
-    return np.pad(m, ((0, 0), (before, frames - t - before)))
+    return np.pad(m, [(0, 0)] * (m.ndim - 1) + [(before, frames - t - before)])
 
 
 def resize_frames(m: np.ndarray, frames: int) -> np.ndarray:
-    """Linearly interpolate the time axis of `m` to exactly `frames` columns (any input length)."""
-    t = m.shape[1]
+    """Linearly interpolate the time (last) axis of `m` to exactly `frames` columns (any input length)."""
+    t = m.shape[-1]
     position = np.linspace(0, t - 1, frames)
     left = np.floor(position).astype(int)
     right = np.minimum(left + 1, t - 1)
     weight = (position - left).astype(m.dtype)
-    return m[:, left] * (1 - weight) + m[:, right] * weight
+    return m[..., left] * (1 - weight) + m[..., right] * weight
 
 
 LENGTH_POLICIES = {"crop": fix_frames, "resize": resize_frames}
@@ -191,28 +210,66 @@ def fixed_length(m: np.ndarray, p: FeatureParams) -> np.ndarray:
 
 
 def summary_vector(m: np.ndarray, segments: int) -> np.ndarray:
-    """Fixed-length summary of an MFCC matrix.
+    """Fixed-length summary of MFCC matrices `(..., n_mfcc, frames)`: `(..., n_mfcc * (4 + segments))`.
 
     Mean and standard deviation over time of the coefficients and of their deltas, followed by
     the mean of each of `segments` equal time slices, which keeps the order of the sounds.
     """
-    width = min(9, m.shape[1] - (1 - m.shape[1] % 2))
+    t = m.shape[-1]
+    width = min(9, t - (1 - t % 2))
     slope = delta(m, width) if width >= 3 else np.zeros_like(m)
-    slices = np.array_split(np.arange(m.shape[1]), segments)
-    parts = [m.mean(axis=1), m.std(axis=1), slope.mean(axis=1), slope.std(axis=1)]
-    parts += [m[:, idx].mean(axis=1) if len(idx) else m.mean(axis=1) for idx in slices]
-    return np.concatenate(parts).astype(np.float32)
+    parts = [m.mean(axis=-1), m.std(axis=-1), slope.mean(axis=-1), slope.std(axis=-1)]
+    slices = np.array_split(np.arange(t), segments)
+    parts += [m[..., idx].mean(axis=-1) if len(idx) else m.mean(axis=-1) for idx in slices]
+    return np.concatenate(parts, axis=-1).astype(np.float32)
+
+
+def equal_frames(lengths: np.ndarray, hop_length: int, most: int = 128) -> list[np.ndarray]:
+    """Indices of the clips of `lengths` samples in groups of at most `most` with the same number of frames
+    (`length // hop`). The cap bounds the memory of a batch (128 two-second clips: about 100 MB of frames).
+    """
+    keys = lengths // hop_length
+    order = np.argsort(keys, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(keys[order])) + 1)
+    return [part for group in groups for part in np.array_split(group, -(-len(group) // most))]
+
+
+def padded(clips: list[np.ndarray], width: int) -> np.ndarray:
+    """`(len(clips), width)` float32 array of `clips` zero-padded at the end to `width` samples."""
+    batch = np.zeros((len(clips), width), np.float32)
+    for row, y in zip(batch, clips, strict=True):
+        row[: len(y)] = y
+    return batch
+
+
+def extract_batch(clips: list[tuple[np.ndarray, int]], p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+    """Features of `(audio, sample rate)` clips: `(matrices (n, n_mfcc, frames), summaries (n, summary_size))`.
+
+    Each clip is downmixed, resampled to `p.sample_rate` and trimmed of silence; then the clips
+    with the same number of frames go through the maths as one array, which gives each clip
+    exactly what it would get alone.
+    """
+    audio = [resample(to_mono(y), sr, p.sample_rate) for y, sr in clips]
+    speech: list[np.ndarray] = [np.empty(0, np.float32)] * len(audio)
+    lengths = np.array([len(y) for y in audio])
+    for group in equal_frames(lengths, p.hop_length):
+        starts, stops = trim_bounds(padded([audio[i] for i in group], lengths[group].max()), lengths[group], p)
+        for i, start, stop in zip(group, starts, stops, strict=True):
+            speech[i] = audio[i][start:stop]
+    matrices = np.empty((len(clips), p.n_mfcc, p.frames), np.float32)
+    summaries = np.empty((len(clips), p.summary_size), np.float32)
+    lengths = np.array([max(len(y), p.n_fft) for y in speech])  # log_mel pads shorter clips to one window
+    for group in equal_frames(lengths, p.hop_length):
+        m = mfcc(padded([speech[i] for i in group], lengths[group].max()), p)
+        matrices[group] = fixed_length(normalise(m), p)
+        summaries[group] = summary_vector(m, p.segments)
+    return matrices, summaries
 
 
 def extract(y: np.ndarray, sr: int, p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
-    """Features of one clip: `(matrix (n_mfcc, frames), summary (summary_size,))`.
-
-    `y` is `(samples,)` or `(samples, channels)` audio at `sr` Hz; it is downmixed, resampled to
-    `p.sample_rate` and trimmed of silence before the MFCCs are computed.
-    """
-    y = trim_silence(resample(to_mono(y), sr, p.sample_rate), p)
-    m = mfcc(y, p)
-    return fixed_length(normalise(m), p), summary_vector(m, p.segments)
+    """Features of one clip `y` (`(samples,)` or `(samples, channels)` at `sr` Hz): `(matrix, summary)`."""
+    matrices, summaries = extract_batch([(y, sr)], p)
+    return matrices[0], summaries[0]
 
 
 def select_input(name: str, matrix: np.ndarray, summary: np.ndarray) -> np.ndarray:

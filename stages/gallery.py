@@ -10,17 +10,18 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from stages.audio import read_audio
-from stages.frontend import FeatureParams, log_mel, mfcc, normalise, resample, to_mono, trim_silence
+from stages.features import feature_params
+from stages.frontend import log_mel, mfcc, normalise, resample, to_mono, trim_silence
 
 
 def run(
     params: dict,
-    feature_params: dict,
     manifest: Path = Path("data/manifest.parquet"),
+    features: Path = Path("data/features"),
     out: Path = Path("metrics/gallery.png"),
 ) -> None:
-    """Run the stage with the `gallery` params section (and the `features` one it pictures)."""
-    p = FeatureParams.from_dict(feature_params)
+    """Run the stage with the `gallery` params section; the front end pictured is the one `features` was made with."""
+    p = feature_params(features)
     clips = pd.read_parquet(manifest)
     picked = clips.sample(n=min(params["clips"], len(clips)), random_state=params["seed"])
     fig, axes = plt.subplots(len(picked), 3, figsize=(13, 2.2 * len(picked)), squeeze=False)

@@ -1,7 +1,7 @@
 """Stage `noise`: accuracy of the trained model on the test split with noise added at several SNRs.
 
 Two noises: white, and babble summed from train-split clips (never the clip under test). Every
-noisy clip goes through the model's own `extract`, as `digits predict` would see it. Seeded, so
+noisy clip goes through the model's own `extract_batch`, as `digits predict` would see it. Seeded, so
 the figures are reproducible. Writes `metrics/noise.json`.
 """
 
@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from stages import DigitsError
 from stages.augment import speaker_clips
-from stages.frontend import FeatureParams, extract, select_input
+from stages.frontend import FeatureParams, extract_batch, select_input
 from stages.models import load
 from stages.perturb import add_noise, babble, white_noise
 
@@ -52,7 +52,7 @@ def run(
     labels = test["label"].to_numpy()
 
     def accuracy(batch: list[np.ndarray]) -> float:
-        x = np.stack([select_input(meta["input"], *extract(y, p.sample_rate, p)) for y in batch])
+        x = select_input(meta["input"], *extract_batch([(y, p.sample_rate) for y in batch], p))
         return round(float(np.mean(model.predict(x, verbose=0, batch_size=256).argmax(axis=1) == labels)), 6)
 
     scores: dict = {"test_clips": len(test), "clean": accuracy(audio)}

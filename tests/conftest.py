@@ -1,5 +1,6 @@
 """Shared test helpers: a synthetic spoken-digit corpus and a throw-away copy of the project."""
 
+import filecmp
 import hashlib
 import os
 import shutil
@@ -7,32 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 import yaml
+
+from benchmarks.corpus import make_corpus
 
 PROJECT = Path(__file__).resolve().parents[1]
 FSDD = PROJECT.parent / "shared" / "data" / "fsdd" / "recordings"
 
 
-def synth_clip(digit: int, speaker: int, take: int, sr: int = 8000) -> np.ndarray:
-    """A made-up 'utterance': two gliding tones whose frequencies depend on the digit.
-
-    The speaker scales all frequencies (a different 'voice'); the take varies length, loudness,
-    noise and the surrounding silence.
-    """
-    rng = np.random.default_rng(1000 * digit + 100 * speaker + take)
-    scale = 1 + 0.04 * speaker
-    n = int(sr * rng.uniform(0.3, 0.5))
-    t = np.arange(n) / sr
-    f1 = (250 + 110 * digit) * scale * (1 + 0.3 * t * (digit % 3 - 1))
-    f2 = (2600 - 170 * digit) * scale
-    voice = np.sin(2 * np.pi * np.cumsum(f1) / sr) + 0.5 * np.sin(2 * np.pi * f2 * t + rng.uniform(0, 6))
-    voice *= np.hanning(n) * rng.uniform(0.2, 0.6)
-    silence = [np.zeros(int(sr * rng.uniform(0.02, 0.15))) for _ in range(2)]
-    y = np.concatenate([silence[0], voice, silence[1]])
-    return (y + rng.normal(0, 0.002, len(y))).astype(np.float32)
+def same_files(a: Path, b: Path) -> bool:
+    """Whether folders `a` and `b` hold the same `*.parquet` files, byte for byte."""
+    names = sorted(p.name for p in a.glob("*.parquet"))
+    same_names = names == sorted(p.name for p in b.glob("*.parquet"))
+    return bool(names) and same_names and all(filecmp.cmp(a / n, b / n, shallow=False) for n in names)
 
 
 def write_lock(root: Path, lock: Path) -> None:
@@ -43,16 +32,6 @@ def write_lock(root: Path, lock: Path) -> None:
         if p.is_file()
     ]
     lock.write_text("\n".join(lines) + "\n")
-
-
-def make_corpus(root: Path, speakers: int = 3, takes: int = 6) -> Path:
-    """FSDD-layout corpus `{digit}_{speaker}_{take}.wav` of synthetic clips; returns `root`."""
-    root.mkdir(parents=True, exist_ok=True)
-    for digit in range(10):
-        for speaker in range(speakers):
-            for take in range(takes):
-                sf.write(root / f"{digit}_s{speaker}_{take}.wav", synth_clip(digit, speaker, take), 8000, "PCM_16")
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from benchmarks.corpus import synth_clip
 from stages.frontend import (
     FeatureParams,
     delta,
+    equal_frames,
     extract,
+    extract_batch,
     fix_frames,
     fixed_length,
     log_mel,
@@ -16,9 +19,10 @@ from stages.frontend import (
     resize_frames,
     summary_vector,
     to_mono,
+    trim_bounds,
     trim_silence,
 )
-from tests.conftest import FSDD, synth_clip
+from tests.conftest import FSDD
 
 P = FeatureParams()
 
@@ -143,3 +147,36 @@ def test_length_policy_is_chosen_by_params() -> None:
     assert fixed_length(m, FeatureParams(frames=20, length="resize"))[0, -1] == 39
     with pytest.raises(ValueError, match="unknown length policy"):
         fixed_length(m, FeatureParams(length="stretch"))
+
+
+def test_a_batch_of_any_clips_gives_each_what_it_gets_alone() -> None:
+    """extract_batch groups clips by frame count; each clip's features equal a batch of one."""
+    rng = np.random.default_rng(0)
+    batch = [(y, 8000) for y in clips()]
+    batch += [(rng.normal(0, 0.1, n).astype(np.float32), 8000) for n in (0, 1, 100, 255, 256, 257, 80 * 40)]
+    batch += [(np.stack([synth_clip(1, 2, 3)] * 2, axis=1), 8000), (resample(synth_clip(9, 1, 1), 8000, 44100), 44100)]
+    batch += batch[:5]  # same lengths as earlier clips: groups of several
+    matrices, summaries = extract_batch(batch, P)
+    assert matrices.shape == (len(batch), P.n_mfcc, P.frames) and summaries.shape == (len(batch), P.summary_size)
+    for (y, sr), matrix, summary in zip(batch, matrices, summaries, strict=True):
+        alone_matrix, alone_summary = extract(y, sr, P)
+        np.testing.assert_allclose(matrix, alone_matrix, atol=1e-4)
+        np.testing.assert_allclose(summary, alone_summary, rtol=1e-5, atol=1e-3)
+
+
+def test_trim_bounds_of_a_batch_are_each_clips() -> None:
+    ys = [synth_clip(d, 0, t)[: 80 * 50 + t] for d in range(10) for t in range(3)]  # 50 frames each
+    lengths = np.array([len(y) for y in ys])
+    batch = np.stack([np.pad(y, (0, lengths.max() - len(y))) for y in ys])
+    starts, stops = trim_bounds(batch, lengths, P)
+    for y, start, stop in zip(ys, starts, stops, strict=True):
+        assert np.array_equal(y[start:stop], trim_silence(y, P))
+
+
+def test_equal_frames_groups_clips_by_frame_count_in_capped_groups() -> None:
+    lengths = np.array([800, 805, 1600, 879, 1650, 800, 800, 100])
+    groups = equal_frames(lengths, 80, most=2)
+    assert sorted(np.concatenate(groups).tolist()) == list(range(len(lengths)))
+    for group in groups:
+        assert 1 <= len(group) <= 2 and len(set(lengths[group] // 80)) == 1
+    assert len(groups) == 5  # 10 frames: 5 clips in 3 groups; 20 frames: 2 clips; 1 frame: 1

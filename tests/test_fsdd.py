@@ -11,7 +11,8 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from tests.conftest import FSDD, Project
+from stages.features import run as run_features
+from tests.conftest import FSDD, Project, same_files
 
 pytestmark = pytest.mark.skipif(not FSDD.is_dir(), reason=f"no FSDD copy at {FSDD} (shared/ is not beside the project)")
 DIGITS = str(Path(sys.executable).parent / "digits")
@@ -90,7 +91,7 @@ def check_predict(root: Path, work: Path) -> dict:
     }
 
 
-def test_pipeline_on_fsdd_random_split(tmp_path) -> None:
+def test_pipeline_on_fsdd_random_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The default recipe; leave-one-speaker-out on one speaker only, to keep CI short (`make run` does all six)."""
     project = Project(tmp_path / "project")
     project.set_params(
@@ -121,3 +122,9 @@ def test_pipeline_on_fsdd_random_split(tmp_path) -> None:
     assert cli["keras_onnx_same"] == cli["clips"] == 600
     assert cli["agreement_44k_stereo_24bit_wav"] >= 0.99 and cli["agreement_44k_stereo_24bit_flac"] >= 0.99
     assert cli["sequence_digit_accuracy"] >= 0.95
+
+    # The Dask engine (a LocalCluster of 2 worker processes) writes the very files the local engine wrote.
+    monkeypatch.chdir(root)  # the manifest's paths are relative to the project
+    features = {**project.params()["features"], "engine": "dask", "workers": 2}
+    run_features(features, Path("data/manifest.parquet"), tmp_path / "dask-features")
+    assert same_files(root / "data" / "features", tmp_path / "dask-features")

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from benchmarks.corpus import synth_clip
 from stages import DigitsError
 from stages.ingest import run
-from tests.conftest import synth_clip
 
 PARAMS = {"layout": "auto", "split": "random", "test_size": 0.2, "val_size": 0.1, "test_speakers": [], "seed": 0}
 

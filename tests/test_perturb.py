@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from benchmarks.corpus import synth_clip
 from stages.perturb import add_noise, babble, change_speed, perturb, shift_pitch, spec_augment, white_noise
-from tests.conftest import synth_clip
 
 
 @pytest.mark.parametrize("snr_db", [20.0, 5.0, 0.0, -5.0])

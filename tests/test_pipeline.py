@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from benchmarks.corpus import synth_clip
 from stages.frontend import resample
-from tests.conftest import Project, synth_clip, write_lock
+from tests.conftest import Project, write_lock
 
 ALL_STAGES = {"fetch", "ingest", "features", "augment", "train", "evaluate", "export", "crossval", "noise", "gallery"}
 
@@ -116,6 +117,14 @@ def test_features_param_reruns_features_onward(project: Project) -> None:
     meta = json.loads((project.root / "models" / "model.json").read_text())
     assert meta["feature_params"]["n_mfcc"] == 16
     assert "metrics/eval.json" in project.run("dvc", "metrics", "show")
+
+
+def test_how_features_are_computed_changes_nothing_downstream(project: Project) -> None:
+    """Another engine or worker count reruns the features stage, whose output is the same: nothing else runs."""
+    project.set_params(features={"engine": "dask", "workers": 2})
+    ran, output = project.repro()
+    assert ran == ["features"], output
+    assert "Dask at a LocalCluster" in output
 
 
 def _mkdir(path: Path) -> Path:

@@ -1,7 +1,7 @@
 import numpy as np
 
+from benchmarks.corpus import synth_clip
 from stages.segment import PauseParams, split_at_pauses
-from tests.conftest import synth_clip
 
 
 def digit_string(digits: list[int], pause: float, noise: float, seed: int = 0) -> tuple[np.ndarray, list[tuple]]:

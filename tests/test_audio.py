@@ -1,0 +1,68 @@
+"""Reading audio: the fast path for 16-bit PCM WAV gives exactly what libsndfile gives."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from benchmarks.corpus import synth_clip
+from stages.audio import read_audio, read_pcm16_wav
+from tests.conftest import FSDD
+
+STEREO = np.stack([synth_clip(3, 0, 0), -synth_clip(3, 0, 0)], axis=1)
+
+
+def wav_bytes(y: np.ndarray, subtype: str, fmt: str = "WAV") -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, y, 8000, subtype, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("y", [synth_clip(7, 1, 2), STEREO], ids=["mono", "stereo"])
+def test_pcm16_wav_is_read_as_libsndfile_reads_it(tmp_path: Path, y: np.ndarray) -> None:
+    path = tmp_path / "clip.wav"
+    path.write_bytes(wav_bytes(y, "PCM_16"))
+    got, rate = read_pcm16_wav(path)
+    expected, _ = sf.read(path, dtype="float32")
+    assert rate == 8000 and got.dtype == np.float32 and got.shape == expected.shape
+    assert np.array_equal(got, expected)
+
+
+def test_fsdd_clips_take_the_fast_path_unchanged() -> None:
+    paths = sorted(FSDD.glob("*.wav"))[::100] if FSDD.is_dir() else []
+    if not paths:
+        pytest.skip("no shared FSDD copy")
+    for path in paths:
+        got, rate = read_pcm16_wav(path)
+        expected, expected_rate = sf.read(path, dtype="float32")
+        assert rate == expected_rate and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("subtype", "fmt"), [("PCM_24", "WAV"), ("FLOAT", "WAV"), ("PCM_U8", "WAV"), ("PCM_16", "FLAC")]
+)
+def test_other_formats_go_to_libsndfile(subtype: str, fmt: str) -> None:
+    data = wav_bytes(STEREO, subtype, fmt)
+    assert read_pcm16_wav(io.BytesIO(data)) is None
+    got, rate = read_audio(io.BytesIO(data))
+    expected, _ = sf.read(io.BytesIO(data), dtype="float32")
+    assert rate == 8000 and np.array_equal(got, expected)
+
+
+def test_a_truncated_wav_is_left_to_libsndfile(tmp_path: Path) -> None:
+    path = tmp_path / "cut.wav"
+    path.write_bytes(wav_bytes(synth_clip(1, 0, 0), "PCM_16")[:-1001])  # the header promises more data
+    assert read_pcm16_wav(path) is None
+    got, _ = read_audio(path)
+    expected, _ = sf.read(path, dtype="float32")
+    assert np.array_equal(got, expected)
+
+
+def test_junk_is_an_error_not_a_guess(tmp_path: Path) -> None:
+    path = tmp_path / "text.wav"
+    path.write_text("not audio")
+    assert read_pcm16_wav(path) is None
+    with pytest.raises(sf.LibsndfileError):
+        read_audio(path)
