@@ -1,10 +1,13 @@
 """Stage `features`: MFCC matrix and summary vector of every manifest clip, to Parquet.
 
 Writes `data/features/part-NNNNN.parquet`, a partitioned dataset that pandas, Dask or Spark read
-as one table: one row per clip, in order of duration, `rows_per_file` rows per part, the front-end
-params in the schema metadata. Each part is one task: read its clips, featurise them as batches of equal-length clips,
-write the file. Tasks run on all cores (`engine: local`) or on a Dask cluster (`engine: dask`);
-either way the files are the same, and memory does not grow with the number of clips.
+as one table: one row per clip (its manifest keys, its position in the manifest, its features),
+`rows_per_file` rows per part, the front-end params in the schema metadata. Parts hold clips of
+similar duration, which batch well; `load_features` returns the rows in manifest order.
+
+Each part is one task: read its clips, featurise them as batches of clips with the same number of
+frames, write the file. Tasks run on all cores (`engine: local`) or on a Dask cluster (`engine:
+dask`); either way the files are the same, and memory does not grow with the number of clips.
 """
 
 import json
@@ -27,6 +30,7 @@ from stages.frontend import FeatureParams, extract_batch
 
 META_KEY = b"digits.feature_params"
 KEYS = ["path", "label", "speaker", "take", "split"]
+ORDER = "manifest_row"  # a clip's position in the manifest
 ENGINES = ("local", "dask")
 Task = tuple[pd.DataFrame, Path]
 
@@ -63,7 +67,7 @@ def load_clip(path: str) -> tuple[np.ndarray, int]:
 def write_part(clips: pd.DataFrame, p: FeatureParams, dest: Path) -> int:
     """Read and featurise the manifest rows `clips` into the Parquet file `dest`; returns the row count."""
     matrices, summaries = extract_batch([load_clip(path) for path in clips["path"]], p)
-    write_features(features_table(clips[KEYS], matrices, summaries, p), dest)
+    write_features(features_table(clips, matrices, summaries, p), dest)
     return len(clips)
 
 
@@ -76,7 +80,7 @@ def run_local(tasks: list[Task], p: FeatureParams, workers: int) -> Iterator[int
         yield from (write_part(clips, p, dest) for clips, dest in tasks)
         return
     with threadpool_limits(1, user_api="blas"), ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-        # Longest clips first (the parts are in order of duration), so that no worker is left with a big one at the end.
+        # Longest clips first (the last parts), so that no worker is left with a long part at the end.
         for done in as_completed([pool.submit(write_part, clips, p, dest) for clips, dest in reversed(tasks)]):
             yield done.result()
 
@@ -115,10 +119,13 @@ def feature_params(path: str | Path = "data/features") -> FeatureParams:
 def load_features(path: str | Path = "data/features") -> tuple[pd.DataFrame, np.ndarray, np.ndarray, FeatureParams]:
     """(clip keys, MFCC matrices `(n, n_mfcc, frames)`, summaries `(n, d)`, front-end params).
 
-    The keys are every column but the features (for augmented copies, `copy` as well).
+    The keys are every column but the features (for augmented copies, `copy` as well); rows come in
+    manifest order, whatever order the parts were written in.
     """
     p = feature_params(path)
     table = pq.read_table(path)
+    if ORDER in table.column_names:
+        table = table.sort_by(ORDER).drop_columns([ORDER])
     n = table.num_rows
     matrix = table["mfcc"].combine_chunks().flatten().to_numpy().reshape(n, p.n_mfcc, p.frames)
     summary = table["summary"].combine_chunks().flatten().to_numpy().reshape(n, -1)
@@ -132,8 +139,10 @@ def run(params: dict, manifest: Path = Path("data/manifest.parquet"), out_dir: P
     workers = params.get("workers") or cores()
     if engine not in ENGINES:
         raise DigitsError(f"unknown features.engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    # Parts of clips of similar length: the front end batches clips with the same number of frames.
-    clips = pd.read_parquet(manifest, columns=[*KEYS, "duration"]).sort_values("duration", kind="stable")[KEYS]
+    # Parts of clips of similar duration (the front end batches clips with the same number of frames);
+    # `manifest_row` lets `load_features` give the rows back in manifest order.
+    clips = pd.read_parquet(manifest, columns=[*KEYS, "duration"]).rename_axis(ORDER).reset_index()
+    clips = clips.sort_values("duration", kind="stable")[[ORDER, *KEYS]]
     rows = params["rows_per_file"]
     with replacing_dir(out_dir) as partial, tqdm(total=len(clips), desc="features", unit="clip", mininterval=1) as bar:
         folder = partial.resolve()
