@@ -179,8 +179,8 @@ def corpus_manifest(clips: int, corpus_dir: Path) -> Path:
     manifest = root / "manifest.parquet"
     if not manifest.is_file():
         write_corpus(root / "recordings", clips=clips, workers=2)
-        params = {"data_dir": str(root / "recordings"), "layout": "fsdd", "split": "random", "test_size": 0.2}
-        ingest.run({**params, "val_size": 0.1, "seed": 0}, out_dir=root, metrics_dir=root)
+        params = {**load_section("ingest"), "data_dir": str(root / "recordings"), "split": "random"}
+        ingest.run(params, out_dir=root, metrics_dir=root)
     return manifest
 
 

@@ -87,8 +87,8 @@ class Project:
         """The project's params.yaml."""
         return yaml.safe_load((self.root / "params.yaml").read_text())
 
-    def repro(self) -> tuple[list[str], str]:
-        """Run `dvc repro`; return the names of the stages that ran and the output."""
-        output = self.run("dvc", "repro")
+    def repro(self, *options: str) -> tuple[list[str], str]:
+        """Run `dvc repro OPTIONS`; return the names of the stages that ran and the output."""
+        output = self.run("dvc", "repro", *options)
         ran = [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
         return ran, output

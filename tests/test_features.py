@@ -19,8 +19,7 @@ PARAMS = {**load_section("features", PROJECT / "params.yaml"), "rows_per_file": 
 def manifest(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The manifest of the synthetic corpus (180 clips)."""
     out = tmp_path_factory.mktemp("ingest")
-    params = {"data_dir": str(corpus), "layout": "fsdd", "split": "random", "test_size": 0.2, "val_size": 0.1}
-    ingest({**params, "seed": 0}, out, out)
+    ingest({**load_section("ingest", PROJECT / "params.yaml"), "data_dir": str(corpus), "split": "random"}, out, out)
     return out / "manifest.parquet"
 
 
