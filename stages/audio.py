@@ -44,3 +44,18 @@ def read_audio(source: str | Path | BinaryIO) -> tuple[np.ndarray, int]:
         source.seek(start)
     y, sr = sf.read(source, dtype="float32", always_2d=False)
     return y, sr
+
+
+def audio_problem(y: np.ndarray, sr: int, min_seconds: float, max_seconds: float | None) -> str | None:
+    """Why mono samples `y` at `sr` Hz cannot be a recording of a digit, or None if they can."""
+    if y.size == 0:
+        return "no audio samples"
+    if not np.isfinite(y).all():
+        return "NaN or infinite samples"
+    if not y.any():
+        return "silent: every sample is zero"
+    if y.size < min_seconds * sr:
+        return f"too short: {y.size} samples, {y.size / sr:.3f} s (under {min_seconds:g} s)"
+    if max_seconds is not None and y.size > max_seconds * sr:
+        return f"too long: {y.size / sr:.1f} s (over {max_seconds:g} s)"
+    return None

@@ -5,6 +5,7 @@ duration, split), `data/rejects.parquet` (path, reason) and `metrics/data_report
 """
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -14,7 +15,8 @@ import soundfile as sf
 from tqdm import tqdm
 
 from stages import DigitsError
-from stages.audio import AUDIO_EXTENSIONS
+from stages.audio import AUDIO_EXTENSIONS, audio_problem, read_audio
+from stages.frontend import to_mono
 from stages.layouts import parse
 from stages.splits import assign_splits
 
@@ -31,8 +33,8 @@ def list_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def inspect(path: Path, relpath: str, layout: str) -> dict | str:
-    """Manifest fields of one file, or the reason it is refused."""
+def inspect(path: Path, relpath: str, layout: str, seconds: tuple[float, float]) -> dict | str:
+    """Manifest fields of one file, or the reason it is refused; `seconds`: (shortest, longest) accepted."""
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         return f"not an audio file name (expected {', '.join(sorted(AUDIO_EXTENSIONS))})"
     label = parse(relpath, layout)
@@ -45,29 +47,30 @@ def inspect(path: Path, relpath: str, layout: str) -> dict | str:
     if not data:
         return "empty file"
     try:
-        info = sf.info(path)
+        y, sr = read_audio(io.BytesIO(data))
     except (sf.LibsndfileError, RuntimeError) as err:
-        return f"not audio: {err}"
-    if info.frames == 0:
-        return "no audio samples"
+        return f"not audio: {getattr(err, 'error_string', None) or err}"
+    problem = audio_problem(to_mono(y), sr, *seconds)
+    if problem:
+        return problem
     return {
         "sha256": hashlib.sha256(data).hexdigest(),
         "label": label.digit,
         "speaker": label.speaker,
         "take": label.take,
-        "sample_rate": info.samplerate,
-        "channels": info.channels,
-        "duration": info.frames / info.samplerate,
+        "sample_rate": sr,
+        "channels": 1 if y.ndim == 1 else y.shape[1],
+        "duration": len(y) / sr,
     }
 
 
-def scan(root: Path, layout: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def scan(root: Path, layout: str, seconds: tuple[float, float]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """(accepted, rejected, files found) under `root`; byte-identical copies are rejected."""
     rows, rejects, first_of = [], [], {}
     files = list_files(root)
     for path in tqdm(files, desc="ingest", unit="file", mininterval=1):
         relpath = path.relative_to(root).as_posix()
-        result = inspect(path, relpath, layout)
+        result = inspect(path, relpath, layout, seconds)
         if isinstance(result, str):
             rejects.append({"path": str(path), "reason": result})
         elif result["sha256"] in first_of:
@@ -84,7 +87,9 @@ def report(manifest: pd.DataFrame, rejects: pd.DataFrame, found: int) -> dict:
     """Counts for `metrics/data_report.json`; every file found must be accepted or rejected."""
     if found != len(manifest) + len(rejects):
         raise DigitsError(f"{found} files found but {len(manifest)} accepted + {len(rejects)} rejected")
-    reasons = rejects["reason"].str.replace(r"^(duplicate of|unreadable|not audio).*", r"\1", regex=True)
+    reasons = rejects["reason"].str.replace(
+        r"^(duplicate of|unreadable|not audio|too short|too long|silent).*", r"\1", regex=True
+    )
     return {
         "found": found,
         "accepted": len(manifest),
@@ -101,7 +106,7 @@ def run(params: dict, out_dir: Path = Path("data"), metrics_dir: Path = Path("me
     root = Path(params["data_dir"])
     if not root.is_dir():
         raise DigitsError(f"data directory not found: {root}")
-    manifest, rejects, found = scan(root, params.get("layout", "auto"))
+    manifest, rejects, found = scan(root, params.get("layout", "auto"), (params["min_seconds"], params["max_seconds"]))
     if manifest.empty:
         raise DigitsError(f"no usable recordings in {root}: {len(rejects)} files found, all rejected")
     try:

@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from stages.audio import AUDIO_EXTENSIONS, read_audio
+from stages.audio import AUDIO_EXTENSIONS, audio_problem, read_audio
 from stages.frontend import FeatureParams, extract, select_input, to_mono
 from stages.runtime import KerasModel, OnnxModel
 from stages.segment import PauseParams, split_at_pauses
 
 STDIN = "-"
+MIN_SECONDS = 0.05  # shorter inputs are refused, as with ingest.min_seconds
 
 
 @dataclass
@@ -68,10 +69,9 @@ def load(path: str) -> tuple[np.ndarray, int]:
         detail = getattr(err, "error_string", None) or str(err)
         raise ValueError(f"not audio that libsndfile reads: {detail.strip().rstrip('.').lower()}") from None
     y = to_mono(y)
-    if y.size == 0:
-        raise ValueError("no samples")
-    if not np.isfinite(y).all():
-        raise ValueError("NaN or infinite samples")
+    problem = audio_problem(y, sr, MIN_SECONDS, None)  # the longest: see `predict`
+    if problem:
+        raise ValueError(problem)
     return y, sr
 
 

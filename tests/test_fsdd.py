@@ -1,6 +1,7 @@
 """Integration: the whole pipeline on the real Free Spoken Digit Dataset (the shared local copy)."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,10 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from stages.features import load_features
 from stages.features import run as run_features
+from stages.ingest import run as ingest
+from tests.badfiles import make_bad_corpus
 from tests.conftest import FSDD, Project, same_files
 
 pytestmark = pytest.mark.skipif(not FSDD.is_dir(), reason=f"no FSDD copy at {FSDD} (shared/ is not beside the project)")
@@ -91,14 +95,23 @@ def check_predict(root: Path, work: Path) -> dict:
     }
 
 
-def test_pipeline_on_fsdd_random_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default recipe; leave-one-speaker-out on one speaker only, to keep CI short (`make run` does all six)."""
-    project = Project(tmp_path / "project")
+@pytest.fixture(scope="module")
+def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
+    """The default recipe run on FSDD, leave-one-speaker-out on one speaker only, to keep CI short (`make run`
+    does all six); (project, dvc repro output)."""
+    project = Project(tmp_path_factory.mktemp("fsdd") / "project")
     project.set_params(
         fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"}, crossval={"speakers": ["nicolas"]}
     )
     ran, output = project.repro()
     assert len(ran) == 10 and {"crossval", "noise", "export"} <= set(ran)
+    return project, output
+
+
+def test_pipeline_on_fsdd_random_split(
+    fsdd: tuple[Project, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, output = fsdd
     assert "3000 files verified against the lock, from local copy" in output
     root = project.root
     report = json.loads((root / "metrics" / "data_report.json").read_text())
@@ -128,3 +141,34 @@ def test_pipeline_on_fsdd_random_split(tmp_path: Path, monkeypatch: pytest.Monke
     features = {**project.params()["features"], "engine": "dask", "workers": 2}
     run_features(features, Path("data/manifest.parquet"), tmp_path / "dask-features")
     assert same_files(root / "data" / "features", tmp_path / "dask-features")
+
+
+def test_bad_files_among_good_ones_are_accounted_for(fsdd: tuple[Project, str], tmp_path: Path) -> None:
+    """Junk of every kind mixed with 100 FSDD clips, through ingest -> features and through `digits predict`."""
+    project, _ = fsdd
+    good = sorted(FSDD.glob("*.wav"))[::30]
+    root = tmp_path / "mixed"
+    root.mkdir()
+    for path in good:
+        shutil.copy(path, root / path.name)
+    verdicts = make_bad_corpus(root, good)
+    params = {**project.params()["ingest"], "data_dir": str(root)}
+    ingest(params, tmp_path / "data", tmp_path / "metrics")
+    report = json.loads((tmp_path / "metrics" / "data_report.json").read_text())
+    usable = [name for name, verdict in verdicts.items() if verdict is None]
+    assert report["found"] == len(good) + len(verdicts) == report["accepted"] + report["rejected"]
+    assert report["accepted"] == len(good) + len(usable)
+    run_features(project.params()["features"], tmp_path / "data" / "manifest.parquet", tmp_path / "features")
+    keys, matrix, summary, _ = load_features(tmp_path / "features")
+    assert len(keys) == report["accepted"] and np.isfinite(matrix).all() and np.isfinite(summary).all()
+
+    inputs = sorted(str(p) for p in root.rglob("*") if not p.is_dir())  # every file, links (loops) included
+    result = subprocess.run([DIGITS, "predict", "--json", *inputs], cwd=project.root, capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    predicted = {json.loads(line)["path"] for line in result.stdout.splitlines()}
+    refused = dict(line.split(": ", 1) for line in result.stderr.splitlines() if line.startswith(str(root)))
+    assert predicted | refused.keys() == set(inputs) and not predicted & refused.keys()  # one line each
+    assert {str(root / p.name) for p in good} <= predicted  # every good clip recognised
+    for name, verdict in verdicts.items():
+        if verdict in ("empty file", "not audio", "NaN or infinite samples", "silent", "too short", "too long"):
+            assert str(root / name) in refused, (name, result.stderr[-3000:])

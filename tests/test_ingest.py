@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from benchmarks.corpus import synth_clip
+from benchmarks.corpus import make_corpus, synth_clip
 from stages import DigitsError
 from stages.ingest import run
+from tests.badfiles import make_bad_corpus
 
 PARAMS = {"layout": "auto", "split": "random", "test_size": 0.2, "val_size": 0.1, "test_speakers": [], "seed": 0}
+PARAMS |= {"min_seconds": 0.05, "max_seconds": 10.0}
 
 
 def ingest(root: Path, tmp_path: Path, **params) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -73,3 +75,22 @@ def test_nothing_usable_is_a_clear_error(tmp_path: Path) -> None:
 def test_split_that_does_not_fit_the_data_is_a_clear_error(messy: Path, tmp_path: Path) -> None:
     with pytest.raises(DigitsError, match=r"cannot split .*not in the dataset: bob"):
         ingest(messy, tmp_path, split="speaker", test_speakers=["bob"])
+
+
+def test_a_corpus_of_bad_files_is_accounted_for_file_by_file(tmp_path: Path) -> None:
+    root = make_corpus(tmp_path / "rec", speakers=2, takes=3)  # 60 good clips
+    verdicts = make_bad_corpus(root, sorted(root.glob("*.wav")))
+    manifest, rejects, report = ingest(root, tmp_path)
+    assert report["found"] == 60 + len(verdicts) == report["accepted"] + report["rejected"]
+    reasons = {Path(p).relative_to(root).as_posix(): r for p, r in zip(rejects["path"], rejects["reason"], strict=True)}
+    accepted = {Path(p).relative_to(root).as_posix() for p in manifest["path"]}
+    for name, expected in verdicts.items():
+        if expected is None:
+            assert name in accepted, (name, reasons.get(name))
+        else:
+            assert reasons.get(name, "").startswith(expected), (name, reasons.get(name))
+    assert len(accepted) == 60 + sum(v is None for v in verdicts.values())
+    assert report["rejected_by_reason"]["duplicate of"] == 2
+    assert {"too short", "too long", "silent", "NaN or infinite samples", "unreadable"} <= set(
+        report["rejected_by_reason"]
+    )

@@ -24,3 +24,17 @@ def test_a_finished_stage_replaces_the_output(tmp_path: Path) -> None:
         (partial / "new.parquet").write_text("new")
     assert [p.name for p in out.iterdir()] == ["new.parquet"]
     assert not (tmp_path / "features.partial").exists()
+
+
+def test_a_model_carrying_python_code_is_refused(tmp_path: Path) -> None:
+    """Keras safe mode: a saved Lambda layer (arbitrary code) is not deserialised, let alone run."""
+    import keras
+
+    from stages import DigitsError
+    from stages.models import load, save
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    save(model, {"kind": "mlp", "input": "summary"}, tmp_path)
+    with pytest.raises(DigitsError, match="cannot load the model"):
+        load(tmp_path)

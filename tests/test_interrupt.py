@@ -1,0 +1,78 @@
+"""Safe reruns: a stage killed with SIGKILL leaves nothing half-written behind, and runs are deterministic."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project, write_lock
+
+
+def metrics(project: Project) -> dict[str, str]:
+    """Every `metrics/**/*.json` but the wall-clock timings, by path."""
+    root = project.root / "metrics"
+    files = sorted(p for p in root.rglob("*.json") if "timing" not in p.parts)
+    return {p.relative_to(root).as_posix(): p.read_text() for p in files}
+
+
+@pytest.fixture(scope="module")
+def project(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A project on the synthetic corpus after one `dvc repro` (training long enough to be interrupted)."""
+    project = Project(tmp_path_factory.mktemp("interrupt") / "project")
+    write_lock(corpus, project.root / "corpus.sha256")
+    project.set_params(
+        fetch={"local_copy": str(corpus), "lock": "corpus.sha256", "url": "http://127.0.0.1:9/offline"},
+        augment={"copies": 1},
+        model={"cnn": {"filters": [8, 16], "kernel_size": 3, "dropout": 0.2}},
+        train={"epochs": 40, "batch_size": 32},
+        crossval={"speakers": ["s0"]},
+    )
+    project.first_run, _ = project.repro()
+    project.first_metrics = metrics(project)
+    return project
+
+
+def test_two_forced_runs_from_scratch_give_identical_metrics(project: Project) -> None:
+    assert len(project.first_run) == 10 and len(project.first_metrics) >= 5
+    ran, _ = project.repro("--force")
+    assert len(ran) == 10
+    assert metrics(project) == project.first_metrics
+
+
+def test_train_killed_mid_run_then_rerun_gives_the_uninterrupted_outputs(project: Project) -> None:
+    project.set_params(train={"epochs": 41})  # a run DVC has no cached result for
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env["PYTHONUNBUFFERED"] = "1"
+    run = subprocess.Popen(
+        ["dvc", "repro"],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    seen = []
+    for line in run.stdout:
+        seen.append(line)
+        if line.startswith("Epoch 3/41"):
+            os.killpg(run.pid, signal.SIGKILL)  # dvc and the training process, mid-epoch
+            break
+    run.wait(60)
+    assert run.returncode == -signal.SIGKILL, "".join(seen[-20:])
+    models = project.root / "models"
+    assert not (models / "model.keras").exists()  # DVC removed the old model; no half-written one took its place
+    assert "train" in project.run("dvc", "status")
+
+    ran, _ = project.repro()
+    assert "train" in ran and "evaluate" in ran
+    recovered = metrics(project)
+    assert recovered != project.first_metrics  # 41 epochs, not 40
+    ran, _ = project.repro("--force", "--single-item", "train")  # the same run, uninterrupted
+    ran += project.repro()[0]
+    assert "train" in ran and "evaluate" in ran
+    assert metrics(project) == recovered
+    assert "Data and pipelines are up to date" in project.run("dvc", "status")
