@@ -92,3 +92,17 @@ class Project:
         output = self.run("dvc", "repro", *options)
         ran = [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
         return ran, output
+
+
+def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -> Project:
+    """A project whose data is the synthetic `corpus` (through its own lock), with a small CNN trained for
+    `epochs`, one augmented copy per clip, and any other params `sections` merged in."""
+    project = Project(root)
+    write_lock(corpus, project.root / "corpus.sha256")
+    project.set_params(
+        fetch={"local_copy": str(corpus), "lock": "corpus.sha256", "url": "http://127.0.0.1:9/offline"},
+        augment={"copies": 1},
+        train={"epochs": epochs, "batch_size": 32},
+        **{"model": {"cnn": {"filters": [8, 16], "kernel_size": 3, "dropout": 0.2}}, **sections},
+    )
+    return project

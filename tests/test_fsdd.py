@@ -131,7 +131,7 @@ def test_pipeline_on_fsdd_random_split(
 
     cli = check_predict(root, tmp_path)
     print(f"digits predict on FSDD: {cli}")
-    assert cli["cli_accuracy"] >= scores["accuracy"]
+    assert cli["cli_accuracy"] >= scores["accuracy"] - 1e-6  # eval.json rounds to 6 places
     assert cli["keras_onnx_same"] == cli["clips"] == 600
     assert cli["agreement_44k_stereo_24bit_wav"] >= 0.99 and cli["agreement_44k_stereo_24bit_flac"] >= 0.99
     assert cli["sequence_digit_accuracy"] >= 0.95

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, write_lock
+from tests.conftest import Project, synthetic_project
 
 
 def metrics(project: Project) -> dict[str, str]:
@@ -21,14 +21,8 @@ def metrics(project: Project) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def project(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A project on the synthetic corpus after one `dvc repro` (training long enough to be interrupted)."""
-    project = Project(tmp_path_factory.mktemp("interrupt") / "project")
-    write_lock(corpus, project.root / "corpus.sha256")
-    project.set_params(
-        fetch={"local_copy": str(corpus), "lock": "corpus.sha256", "url": "http://127.0.0.1:9/offline"},
-        augment={"copies": 1},
-        model={"cnn": {"filters": [8, 16], "kernel_size": 3, "dropout": 0.2}},
-        train={"epochs": 40, "batch_size": 32},
-        crossval={"speakers": ["s0"]},
+    project = synthetic_project(
+        tmp_path_factory.mktemp("interrupt") / "project", corpus, epochs=40, crossval={"speakers": ["s0"]}
     )
     project.first_run, _ = project.repro()
     project.first_metrics = metrics(project)

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from benchmarks.corpus import synth_clip
 from stages.frontend import resample
-from tests.conftest import Project, write_lock
+from tests.conftest import Project, synthetic_project
 
 ALL_STAGES = {"fetch", "ingest", "features", "augment", "train", "evaluate", "export", "crossval", "noise", "gallery"}
 
@@ -20,13 +20,11 @@ ALL_STAGES = {"fetch", "ingest", "features", "augment", "train", "evaluate", "ex
 @pytest.fixture(scope="module")
 def project(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A project pointed at the synthetic corpus (through its own lock), after one `dvc repro`."""
-    project = Project(tmp_path_factory.mktemp("project"))
-    write_lock(corpus, project.root / "corpus.sha256")
-    project.set_params(
-        fetch={"local_copy": str(corpus), "lock": "corpus.sha256", "url": "http://127.0.0.1:9/offline"},
-        augment={"copies": 1},
+    project = synthetic_project(
+        tmp_path_factory.mktemp("project"),
+        corpus,
+        epochs=20,
         model={"cnn": {"filters": [16, 32], "kernel_size": 3, "dropout": 0.2}},
-        train={"epochs": 20, "batch_size": 32},
     )
     project.run("git", "add", "-A")
     project.run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "synthetic corpus")

@@ -18,7 +18,7 @@ import soundfile as sf
 import yaml
 
 from benchmarks.corpus import synth_clip
-from tests.conftest import Project, write_lock
+from tests.conftest import Project, synthetic_project
 
 OUTS = ["data/raw", "data/manifest.parquet", "data/rejects.parquet", "data/features", "data/augmented", "models"]
 
@@ -38,14 +38,8 @@ def hashes(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def pushed(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A project (cheap params) after `dvc repro`, committed, and pushed to its default remote."""
-    project = Project(tmp_path_factory.mktemp("remote") / "project")
-    write_lock(corpus, project.root / "corpus.sha256")
-    project.set_params(
-        fetch={"local_copy": str(corpus), "lock": "corpus.sha256", "url": "http://127.0.0.1:9/offline"},
-        augment={"copies": 1},
-        model={"cnn": {"filters": [8, 16], "kernel_size": 3, "dropout": 0.2}},
-        train={"epochs": 3, "batch_size": 32},
-        crossval={"speakers": ["s0"]},
+    project = synthetic_project(
+        tmp_path_factory.mktemp("remote") / "project", corpus, epochs=3, crossval={"speakers": ["s0"]}
     )
     project.repro()
     commit(project, "a run")
