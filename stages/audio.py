@@ -1,11 +1,14 @@
 """Reading audio files: any format libsndfile reads (WAV of any bit depth, FLAC, OGG)."""
 
+import io
 import wave
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
+
+from stages.frontend import to_mono
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg"})
 
@@ -59,3 +62,19 @@ def audio_problem(y: np.ndarray, sr: int, min_seconds: float, max_seconds: float
     if max_seconds is not None and y.size > max_seconds * sr:
         return f"too long: {y.size / sr:.1f} s (over {max_seconds:g} s)"
     return None
+
+
+def decode(data: bytes, min_seconds: float, max_seconds: float | None) -> tuple[np.ndarray, int]:
+    """Samples and rate of the audio file `data` (as `read_audio`); a ValueError with the reason, meant for the
+    user, when they are no usable recording of a digit (see `audio_problem`)."""
+    if not data:
+        raise ValueError("empty file")
+    try:
+        y, sr = read_audio(io.BytesIO(data))
+    except (RuntimeError, TypeError, sf.SoundFileError) as err:
+        detail = getattr(err, "error_string", None) or str(err)  # libsndfile's own words, not the buffer's repr
+        raise ValueError(f"not audio that libsndfile reads: {detail.strip().rstrip('.').lower()}") from None
+    problem = audio_problem(to_mono(y), sr, min_seconds, max_seconds)
+    if problem:
+        raise ValueError(problem)
+    return y, sr

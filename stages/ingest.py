@@ -5,18 +5,15 @@ duration, split), `data/rejects.parquet` (path, reason) and `metrics/data_report
 """
 
 import hashlib
-import io
 import json
 import os
 from pathlib import Path
 
 import pandas as pd
-import soundfile as sf
 from tqdm import tqdm
 
 from stages import DigitsError
-from stages.audio import AUDIO_EXTENSIONS, audio_problem, read_audio
-from stages.frontend import to_mono
+from stages.audio import AUDIO_EXTENSIONS, decode
 from stages.layouts import parse
 from stages.splits import assign_splits
 
@@ -44,15 +41,10 @@ def inspect(path: Path, relpath: str, layout: str, seconds: tuple[float, float])
         data = path.read_bytes()
     except OSError as err:
         return f"unreadable: {err.strerror or err}"
-    if not data:
-        return "empty file"
     try:
-        y, sr = read_audio(io.BytesIO(data))
-    except (sf.LibsndfileError, RuntimeError) as err:
-        return f"not audio: {getattr(err, 'error_string', None) or err}"
-    problem = audio_problem(to_mono(y), sr, *seconds)
-    if problem:
-        return problem
+        y, sr = decode(data, *seconds)
+    except ValueError as err:
+        return str(err)
     return {
         "sha256": hashlib.sha256(data).hexdigest(),
         "label": label.digit,

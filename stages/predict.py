@@ -5,16 +5,14 @@ model, so a model always gets the features it was trained on. Any rate, channel 
 format libsndfile reads is accepted; every input either gets a prediction or a one-line reason.
 """
 
-import io
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from stages.audio import AUDIO_EXTENSIONS, audio_problem, read_audio
+from stages.audio import AUDIO_EXTENSIONS, decode
 from stages.frontend import FeatureParams, extract, select_input, to_mono
 from stages.runtime import KerasModel, OnnxModel
 from stages.segment import PauseParams, split_at_pauses
@@ -60,19 +58,8 @@ def load(path: str) -> tuple[np.ndarray, int]:
                 data = file.read()
     except OSError as err:
         raise ValueError(f"cannot open: {(err.strerror or str(err)).lower()}") from None
-    if not data:
-        raise ValueError("empty (0 bytes)")
-    try:
-        y, sr = read_audio(io.BytesIO(data))
-    except (RuntimeError, TypeError, sf.SoundFileError) as err:
-        # libsndfile's own words, without the repr of the buffer
-        detail = getattr(err, "error_string", None) or str(err)
-        raise ValueError(f"not audio that libsndfile reads: {detail.strip().rstrip('.').lower()}") from None
-    y = to_mono(y)
-    problem = audio_problem(y, sr, MIN_SECONDS, None)  # the longest: see `predict`
-    if problem:
-        raise ValueError(problem)
-    return y, sr
+    y, sr = decode(data, MIN_SECONDS, None)  # the longest: see `predict`
+    return to_mono(y), sr
 
 
 def scored(probabilities: np.ndarray) -> dict:
