@@ -1,6 +1,6 @@
 """Benchmark of the features stage, every figure measured side by side in one run on the same clips.
 
-    python -m benchmarks.features run [--clips N] [--scale 10000,100000]
+    python -m benchmarks.features run [--clips N] [--rounds 3] [--scale 10000,100000]
 
 1. On the clips of data/manifest.parquet (FSDD after `make run`):
    (a) the seed's loop: `librosa.load` and `librosa.feature.mfcc` with librosa's defaults, per file,
@@ -9,8 +9,9 @@
        normalisation, length policy and summary as the stage);
    (c) the features stage's code (`stages.features.run`, params.yaml's `features` section) in a
        fresh process.
-   Prints clips/s, the ratios c/a and c/b, the peak RSS of (c), and checks that (c)'s features
-   equal (b)'s (exit status 1 if not).
+   The three run in turn `--rounds` times; each one's fastest round counts (timeit's rule: the
+   slower ones measure the machine's other work). Prints clips/s, the ratios c/a and c/b, the
+   peak RSS of (c), and checks that (c)'s features equal (b)'s (exit status 1 if not).
 2. Scale: the stage on synthetic FSDD-layout corpora of each `--scale` size (written once under
    `--corpus-dir`, see benchmarks/corpus.py); prints the peak RSS of each and their ratio.
 """
@@ -132,8 +133,9 @@ def memory(result: dict) -> str:
     )
 
 
-def compare(clips: pd.DataFrame, work: Path) -> bool:
-    """Part 1: (a), (b), (c) on `clips`; print the table; whether (c) equals (b)."""
+def compare(clips: pd.DataFrame, work: Path, rounds: int) -> bool:
+    """Part 1: (a), (b), (c) on `clips`, each once per round, its fastest round kept; print the table;
+    whether (c) equals (b)."""
     from stages.features import load_features
 
     p = FeatureParams.from_dict(load_section("features"))
@@ -141,13 +143,15 @@ def compare(clips: pd.DataFrame, work: Path) -> bool:
     (work / "paths.txt").write_text("\n".join(paths))
     clips.to_parquet(work / "manifest.parquet")
 
-    seed = subcommand("seed-loop", str(work / "paths.txt"))
     librosa_features(paths[:1], p)  # warm: librosa's first call compiles and caches
-    start = time.perf_counter()
-    expected_matrix, expected_summary = librosa_features(paths, p)
-    warm_seconds = time.perf_counter() - start
+    seconds: dict[str, list[float]] = {"a": [], "b": [], "c": []}
+    for _ in range(rounds):  # interleaved, so that a slow spell of the machine hits all three alike
+        seconds["a"].append(subcommand("seed-loop", str(work / "paths.txt"))["seconds"])
+        start = time.perf_counter()
+        expected_matrix, expected_summary = librosa_features(paths, p)
+        seconds["b"].append(time.perf_counter() - start)
+        seconds["c"].append(subcommand("stage", str(work / "manifest.parquet"), str(work / "features"))["seconds"])
     staged = subcommand("stage", "--memory", str(work / "manifest.parquet"), str(work / "memory"))
-    staged |= subcommand("stage", str(work / "manifest.parquet"), str(work / "features"))  # its speed
 
     keys, matrix, summary, _ = load_features(work / "features")
     order = pd.Series(range(len(paths)), index=paths)[keys["path"]].to_numpy()
@@ -155,9 +159,9 @@ def compare(clips: pd.DataFrame, work: Path) -> bool:
     summary_error = float(np.abs(summary - expected_summary[order]).max() / np.abs(expected_summary).max())
     same = sorted(keys["path"]) == sorted(paths) and matrix_error <= MATRIX_ATOL and summary_error <= SUMMARY_RTOL
 
-    rate = {name: len(paths) / seconds for name, seconds in
-            [("a", seed["seconds"]), ("b", warm_seconds), ("c", staged["seconds"])]}  # fmt: skip
-    print(f"features of {len(paths)} clips ({clips['path'].iloc[0].rsplit('/', 1)[0]}/), one run")
+    rate = {name: len(paths) / min(times) for name, times in seconds.items()}
+    folder = clips["path"].iloc[0].rsplit("/", 1)[0]
+    print(f"features of {len(paths)} clips ({folder}/), one run, fastest of {rounds} rounds each")
     print(f"  (a) seed loop, librosa defaults, cold      {rate['a']:9.0f} clips/s")
     print(f"  (b) warm per-file librosa, project params  {rate['b']:9.0f} clips/s")
     print(f"  (c) features stage                         {rate['c']:9.0f} clips/s")
@@ -201,6 +205,7 @@ def scale(sizes: list[int], corpus_dir: Path, work: Path) -> None:
 @app.command()
 def run(
     clips: Annotated[int, typer.Option(help="Clips of data/manifest.parquet to use (0: all).")] = 0,
+    rounds: Annotated[int, typer.Option(help="Times (a), (b), (c) each run; the fastest counts.")] = 3,
     scale_sizes: Annotated[
         str, typer.Option("--scale", help="Synthetic corpus sizes, comma-separated ('': skip).")
     ] = "10000,100000",
@@ -213,7 +218,7 @@ def run(
     chosen = pd.read_parquet(manifest)
     chosen = chosen.head(clips) if clips else chosen
     with tempfile.TemporaryDirectory() as tmp:
-        same = compare(chosen, Path(tmp))
+        same = compare(chosen, Path(tmp), rounds)
         if scale_sizes:
             print("scale, the features stage in a fresh process per corpus")
             scale([int(n) for n in scale_sizes.split(",")], corpus_dir, Path(tmp))

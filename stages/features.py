@@ -10,6 +10,8 @@ frames, write the file. Tasks run on all cores (`engine: local`) or on a Dask cl
 dask`); either way the files are the same, and memory does not grow with the number of clips.
 """
 
+import contextlib
+import ctypes
 import json
 import os
 from collections.abc import Iterator
@@ -32,7 +34,7 @@ META_KEY = b"digits.feature_params"
 KEYS = ["path", "label", "speaker", "take", "split"]
 ORDER = "manifest_row"  # a clip's position in the manifest
 ENGINES = ("local", "dask")
-Task = tuple[pd.DataFrame, Path]
+Task = tuple[pa.Table, Path]
 
 
 def fixed_lists(values: np.ndarray) -> pa.FixedSizeListArray:
@@ -64,11 +66,25 @@ def load_clip(path: str) -> tuple[np.ndarray, int]:
         raise DigitsError(f"cannot read {path}: {err}") from err
 
 
-def write_part(clips: pd.DataFrame, p: FeatureParams, dest: Path) -> int:
-    """Read and featurise the manifest rows `clips` into the Parquet file `dest`; returns the row count."""
+def write_part(rows: pa.Table, p: FeatureParams, dest: Path) -> int:
+    """Read and featurise the manifest rows `rows` into the Parquet file `dest`; returns the row count."""
+    clips = rows.to_pandas()
     matrices, summaries = extract_batch([load_clip(path) for path in clips["path"]], p)
     write_features(features_table(clips, matrices, summaries, p), dest)
     return len(clips)
+
+
+def keep_freed_memory() -> None:
+    """Have glibc's malloc keep freed memory for reuse rather than give it back to the system at once.
+
+    The front end allocates and frees arrays of a few MB per batch; returned to the system, each
+    one's pages fault in anew, which costs about a tenth of the stage's time. Peak memory is
+    unchanged (the batches are bounded). A no-op where the C library is not glibc.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: keep up to 1 GiB free at the top of the heap
+        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: arrays up to 1 GiB come from the heap
 
 
 def run_local(tasks: list[Task], p: FeatureParams, workers: int) -> Iterator[int]:
@@ -77,9 +93,14 @@ def run_local(tasks: list[Task], p: FeatureParams, workers: int) -> Iterator[int
     Each process keeps BLAS to one thread: the processes already fill the cores.
     """
     if workers == 1:
+        keep_freed_memory()
         yield from (write_part(clips, p, dest) for clips, dest in tasks)
         return
-    with threadpool_limits(1, user_api="blas"), ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+    fork = get_context("fork")
+    with (
+        threadpool_limits(1, user_api="blas"),
+        ProcessPoolExecutor(workers, mp_context=fork, initializer=keep_freed_memory) as pool,
+    ):
         # Longest clips first (the last parts), so that no worker is left with a long part at the end.
         for done in as_completed([pool.submit(write_part, clips, p, dest) for clips, dest in reversed(tasks)]):
             yield done.result()
@@ -141,18 +162,19 @@ def run(params: dict, manifest: Path = Path("data/manifest.parquet"), out_dir: P
         raise DigitsError(f"unknown features.engine {engine!r}; choose one of {', '.join(ENGINES)}")
     # Parts of clips of similar duration (the front end batches clips with the same number of frames);
     # `manifest_row` lets `load_features` give the rows back in manifest order.
-    clips = pd.read_parquet(manifest, columns=[*KEYS, "duration"]).rename_axis(ORDER).reset_index()
-    clips = clips.sort_values("duration", kind="stable")[[ORDER, *KEYS]]
-    rows = params["rows_per_file"]
-    with replacing_dir(out_dir) as partial, tqdm(total=len(clips), desc="features", unit="clip", mininterval=1) as bar:
+    # Kept as Arrow, not pandas: a few tens of bytes per clip in this process, whatever the corpus size.
+    clips = pq.read_table(manifest, columns=[*KEYS, "duration"])
+    clips = clips.append_column(ORDER, pa.array(np.arange(clips.num_rows))).select([ORDER, *KEYS, "duration"])
+    order = np.argsort(clips["duration"].to_numpy(), kind="stable")
+    clips, n, rows = clips.drop_columns(["duration"]), clips.num_rows, params["rows_per_file"]
+    with replacing_dir(out_dir) as partial, tqdm(total=n, desc="features", unit="clip", mininterval=1) as bar:
         folder = partial.resolve()
-        tasks = [
-            (clips.iloc[i : i + rows], folder / f"part-{i // rows:05d}.parquet") for i in range(0, len(clips), rows)
-        ]
+        # Each part a compact copy of its rows (a pickled slice would carry the whole table along).
+        tasks = [(clips.take(order[i : i + rows]), folder / f"part-{i // rows:05d}.parquet") for i in range(0, n, rows)]
         if engine == "local":
             finished, where = run_local(tasks, p, workers), f"{workers} processes"
         else:
             finished, where = run_dask(tasks, p, workers, scheduler), f"Dask at {scheduler or 'a LocalCluster'}"
         for count in finished:
             bar.update(count)
-    print(f"{len(clips)} clips -> {out_dir}/ ({len(tasks)} parts, {where}): MFCC {p.n_mfcc}x{p.frames}, summary")
+    print(f"{n} clips -> {out_dir}/ ({len(tasks)} parts, {where}): MFCC {p.n_mfcc}x{p.frames}, summary")

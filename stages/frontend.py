@@ -83,7 +83,7 @@ def trim_bounds(batch: np.ndarray, lengths: np.ndarray, p: FeatureParams) -> tup
     frame_length=n_fft, hop_length=hop_length)`; a clip that would be left shorter than one analysis
     window is kept whole.
     """
-    framed = frames(batch.astype(np.float32), p.n_fft, p.hop_length)
+    framed = frames(batch.astype(np.float32, copy=False), p.n_fft, p.hop_length)
     power = np.einsum("...i,...i->...", framed, framed).astype(np.float64) / p.n_fft  # mean square, in float32
     db = 10 * np.log10(np.maximum(power, 1e-10)) - 10 * np.log10(np.maximum(power.max(axis=1, keepdims=True), 1e-10))
     loud = db > -p.trim_db  # the loudest frame always is
@@ -149,11 +149,15 @@ def log_mel_frames(y: np.ndarray, p: FeatureParams) -> np.ndarray:
     """
     if y.shape[-1] < p.n_fft:
         y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, p.n_fft - y.shape[-1])])
-    spectrum = scipy.fft.rfft(frames(y.astype(np.float32), p.n_fft, p.hop_length) * hann(p.n_fft), axis=-1)
-    power = spectrum.real**2 + spectrum.imag**2
+    # In place where it can be: fresh temporaries of this size cost more in page faults than in maths.
+    windowed = frames(y.astype(np.float32, copy=False), p.n_fft, p.hop_length) * hann(p.n_fft)
+    parts = scipy.fft.rfft(windowed, axis=-1).view(np.float32)  # (real, imaginary) pairs
+    np.square(parts, out=parts)
+    power = parts[..., ::2] + parts[..., 1::2]
     mel = power @ mel_filterbank(p.sample_rate, p.n_fft, p.n_mels, p.fmin, p.fmax).T
-    db = 10 * np.log10(np.maximum(mel, 1e-10))
-    return np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80).astype(np.float32)
+    db = np.log(np.maximum(mel, 1e-10, out=mel), out=mel)
+    db *= np.float32(10 / np.log(10))  # 10 log10, but float32 log is vectorised and log10 is not
+    return np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80, out=db)
 
 
 def log_mel(y: np.ndarray, p: FeatureParams) -> np.ndarray:
