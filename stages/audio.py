@@ -1,7 +1,7 @@
 """Reading audio files: any format libsndfile reads (WAV of any bit depth, FLAC, OGG)."""
 
 import io
-import wave
+import struct
 from pathlib import Path
 from typing import BinaryIO
 
@@ -13,24 +13,29 @@ from stages.frontend import to_mono
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg"})
 
 
-def read_pcm16_wav(source: str | Path | BinaryIO) -> tuple[np.ndarray, int] | None:
-    """What `read_audio` returns for a complete 16-bit PCM WAV, read with the standard library's `wave`;
-    None for anything else.
+# A RIFF/WAVE header, a 16-byte PCM "fmt " chunk and the "data" chunk's header: the canonical 44 bytes.
+CANONICAL_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
+CANONICAL_PCM16 = (b"RIFF", b"WAVE", b"fmt ", 16, 1, 16, b"data")  # ids, fmt size, format 1 (PCM), 16 bits
 
-    The common case of a speech corpus, about 3x faster than libsndfile for short clips (its
-    per-call overhead dominates); the samples are the same (`int16 / 32768`).
+
+def read_pcm16_wav(data: bytes) -> tuple[np.ndarray, int] | None:
+    """What `read_audio` returns for `data`, a complete 16-bit PCM WAV file with the canonical 44-byte
+    header and nothing after its samples; None for anything else.
+
+    The common case of a speech corpus, parsed with one `struct` call: several times faster than
+    libsndfile or `wave` for short clips (their per-file overhead dominates); the samples are the
+    same (`int16 / 32768`). Every other layout is left to libsndfile.
     """
-    try:
-        with wave.open(str(source) if isinstance(source, str | Path) else source, "rb") as wav:
-            if wav.getsampwidth() != 2:
-                return None
-            channels, rate, frames = wav.getnchannels(), wav.getframerate(), wav.getnframes()
-            data = wav.readframes(frames)
-    except (wave.Error, EOFError):
+    if len(data) < CANONICAL_HEADER.size:
         return None
-    if len(data) != 2 * channels * frames:  # truncated: libsndfile decides what is readable
+    riff, _, wave, fmt, fmt_size, tag, channels, rate, _, align, bits, data_id, size = CANONICAL_HEADER.unpack_from(
+        data
+    )
+    if (riff, wave, fmt, fmt_size, tag, bits, data_id) != CANONICAL_PCM16 or not channels or align != 2 * channels:
         return None
-    y = np.frombuffer(data, "<i2").astype(np.float32) / 32768
+    if size != len(data) - CANONICAL_HEADER.size or size % align:  # truncated, or more chunks after the data
+        return None
+    y = np.frombuffer(data, "<i2", offset=CANONICAL_HEADER.size).astype(np.float32) / 32768
     return (y.reshape(-1, channels) if channels > 1 else y), rate
 
 
@@ -39,12 +44,15 @@ def read_audio(source: str | Path | BinaryIO) -> tuple[np.ndarray, int]:
 
     `source` is a path or a seekable binary file object (e.g. WAV bytes from standard input).
     """
-    start = None if isinstance(source, str | Path) else source.tell()
-    pcm16 = read_pcm16_wav(source)
+    if isinstance(source, str | Path):
+        with open(source, "rb") as file:
+            pcm16 = read_pcm16_wav(file.read())
+    else:
+        start = source.tell()
+        pcm16 = read_pcm16_wav(source.read())
+        source.seek(start)
     if pcm16 is not None:
         return pcm16
-    if start is not None:
-        source.seek(start)
     y, sr = sf.read(source, dtype="float32", always_2d=False)
     return y, sr
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from tqdm import tqdm
 
 from stages import replacing_dir
@@ -53,6 +54,7 @@ def run(
                     rows.append({**group.loc[index].to_dict(), "copy": copy})
                     bar.update()
             if rows:
-                table = features_table(pd.DataFrame(rows), *extract_batch(perturbed, p), p)
+                keys = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
+                table = features_table(keys, *extract_batch(perturbed, p), p)
                 write_features(table, partial / f"part-{part:05d}.parquet")
     print(f"{len(clips) * copies} perturbed copies ({copies} per clip) -> {out_dir}/")

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import cache
+from itertools import pairwise
 
 import numpy as np
 import scipy.fft
 import soxr
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,15 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
 
 
 def frames(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
-    """Centred frames `(..., n_frames, frame_length)` of `(..., samples)` audio, zero-padded at both ends."""
-    pad = [(0, 0)] * (y.ndim - 1) + [(frame_length // 2, frame_length // 2)]
-    return sliding_window_view(np.pad(y, pad), frame_length, axis=-1)[..., ::hop_length, :]
+    """Centred frames `(..., 1 + samples // hop_length, frame_length)` of `(..., samples)` audio, zero-padded
+    at both ends; a read-only view of one padded copy.
+    """
+    half = frame_length // 2
+    padded = np.zeros((*y.shape[:-1], y.shape[-1] + 2 * half), y.dtype)
+    padded[..., half : half + y.shape[-1]] = y
+    step = padded.strides[-1]
+    shape = (*y.shape[:-1], 1 + y.shape[-1] // hop_length, frame_length)
+    return as_strided(padded, shape, (*padded.strides[:-1], step * hop_length, step), writeable=False)
 
 
 def trim_bounds(batch: np.ndarray, lengths: np.ndarray, p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
@@ -171,11 +178,15 @@ def mfcc(y: np.ndarray, p: FeatureParams) -> np.ndarray:
 
 
 def delta(m: np.ndarray, width: int) -> np.ndarray:
-    """Local slope of each row of `m` over `width` frames (edges repeated), as `librosa.feature.delta`."""
-    half = width // 2
-    padded = np.pad(m, [(0, 0)] * (m.ndim - 1) + [(half, half)], mode="edge")
-    taps = np.arange(-half, half + 1, dtype=np.float32)
-    return sliding_window_view(padded, width, axis=-1) @ (taps / (taps**2).sum())
+    """Local slope of each row of `m` over `width` (odd, >= 3) frames, edges repeated, as `librosa.feature.delta`:
+    the least-squares slope `sum(k * (m[t + k] - m[t - k])) / (2 * sum(k**2))` for k = 1 .. width // 2.
+    """
+    half, t = width // 2, m.shape[-1]
+    padded = np.concatenate([m[..., :1]] * half + [m] + [m[..., -1:]] * half, axis=-1)
+    slope = padded[..., half + 1 : half + 1 + t] - padded[..., half - 1 : half - 1 + t]
+    for k in range(2, half + 1):
+        slope += k * (padded[..., half + k : half + k + t] - padded[..., half - k : half - k + t])
+    return slope / np.float32(2 * sum(k * k for k in range(1, half + 1)))
 
 
 def normalise(m: np.ndarray) -> np.ndarray:
@@ -223,8 +234,8 @@ def summary_vector(m: np.ndarray, segments: int) -> np.ndarray:
     width = min(9, t - (1 - t % 2))
     slope = delta(m, width) if width >= 3 else np.zeros_like(m)
     parts = [m.mean(axis=-1), m.std(axis=-1), slope.mean(axis=-1), slope.std(axis=-1)]
-    slices = np.array_split(np.arange(t), segments)
-    parts += [m[..., idx].mean(axis=-1) if len(idx) else m.mean(axis=-1) for idx in slices]
+    edges = np.cumsum([0] + [t // segments + (i < t % segments) for i in range(segments)])  # np.array_split's
+    parts += [m[..., a:b].mean(axis=-1) if b > a else parts[0] for a, b in pairwise(edges)]
     return np.concatenate(parts, axis=-1).astype(np.float32)
 
 

@@ -1,6 +1,7 @@
 """Reading audio: the fast path for 16-bit PCM WAV gives exactly what libsndfile gives."""
 
 import io
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ def wav_bytes(y: np.ndarray, subtype: str, fmt: str = "WAV") -> bytes:
 def test_pcm16_wav_is_read_as_libsndfile_reads_it(tmp_path: Path, y: np.ndarray) -> None:
     path = tmp_path / "clip.wav"
     path.write_bytes(wav_bytes(y, "PCM_16"))
-    got, rate = read_pcm16_wav(path)
+    got, rate = read_pcm16_wav(path.read_bytes())
     expected, _ = sf.read(path, dtype="float32")
     assert rate == 8000 and got.dtype == np.float32 and got.shape == expected.shape
     assert np.array_equal(got, expected)
@@ -35,7 +36,7 @@ def test_fsdd_clips_take_the_fast_path_unchanged() -> None:
     if not paths:
         pytest.skip("no shared FSDD copy")
     for path in paths:
-        got, rate = read_pcm16_wav(path)
+        got, rate = read_pcm16_wav(path.read_bytes())
         expected, expected_rate = sf.read(path, dtype="float32")
         assert rate == expected_rate and np.array_equal(got, expected)
 
@@ -45,16 +46,36 @@ def test_fsdd_clips_take_the_fast_path_unchanged() -> None:
 )
 def test_other_formats_go_to_libsndfile(subtype: str, fmt: str) -> None:
     data = wav_bytes(STEREO, subtype, fmt)
-    assert read_pcm16_wav(io.BytesIO(data)) is None
+    assert read_pcm16_wav(data) is None
     got, rate = read_audio(io.BytesIO(data))
     expected, _ = sf.read(io.BytesIO(data), dtype="float32")
     assert rate == 8000 and np.array_equal(got, expected)
 
 
+def with_info_chunk(data: bytes, after_samples: bool) -> bytes:
+    """`data` (a canonical WAV) with an empty LIST/INFO chunk before or after the samples, RIFF size fixed."""
+    info = b"LIST" + struct.pack("<I", 4) + b"INFO"
+    body = data[12:] + info if after_samples else data[12:36] + info + data[36:]
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body
+
+
+@pytest.mark.parametrize("after_samples", [False, True], ids=["chunk-before-samples", "chunk-after-samples"])
+def test_a_wav_with_more_chunks_is_left_to_libsndfile(after_samples: bool) -> None:
+    data = with_info_chunk(wav_bytes(STEREO, "PCM_16"), after_samples)
+    assert read_pcm16_wav(data) is None
+    got, rate = read_audio(io.BytesIO(data))
+    expected, _ = sf.read(io.BytesIO(data), dtype="float32")
+    assert (
+        rate == 8000
+        and np.array_equal(got, expected)
+        and np.array_equal(got, read_pcm16_wav(wav_bytes(STEREO, "PCM_16"))[0])
+    )
+
+
 def test_a_truncated_wav_is_left_to_libsndfile(tmp_path: Path) -> None:
     path = tmp_path / "cut.wav"
     path.write_bytes(wav_bytes(synth_clip(1, 0, 0), "PCM_16")[:-1001])  # the header promises more data
-    assert read_pcm16_wav(path) is None
+    assert read_pcm16_wav(path.read_bytes()) is None
     got, _ = read_audio(path)
     expected, _ = sf.read(path, dtype="float32")
     assert np.array_equal(got, expected)
@@ -63,6 +84,6 @@ def test_a_truncated_wav_is_left_to_libsndfile(tmp_path: Path) -> None:
 def test_junk_is_an_error_not_a_guess(tmp_path: Path) -> None:
     path = tmp_path / "text.wav"
     path.write_text("not audio")
-    assert read_pcm16_wav(path) is None
+    assert read_pcm16_wav(path.read_bytes()) is None
     with pytest.raises(sf.LibsndfileError):
         read_audio(path)
