@@ -1,4 +1,4 @@
-"""Stage `evaluate`: score the model on the test split.
+"""Stage `evaluate`: score the model on the test split (each clip's prediction combined over its views).
 
 Writes `metrics/eval.json` (accuracy, macro/weighted and per-class precision, recall, F1),
 `metrics/predictions.csv` (for the `dvc plots` confusion matrix), `metrics/confusion.png` and
@@ -6,6 +6,7 @@ Writes `metrics/eval.json` (accuracy, macro/weighted and per-class precision, re
 """
 
 import json
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +20,7 @@ from stages import DigitsError
 from stages.features import load_features
 from stages.frontend import select_input
 from stages.models import load
+from stages.runtime import combine_views, view_probabilities
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -46,7 +48,7 @@ def run(
     features: Path = Path("data/features"), model_dir: Path = Path("models"), out_dir: Path = Path("metrics")
 ) -> None:
     """Run the stage (it has no params of its own)."""
-    keys, matrix, summary, feature_params = load_features(features)
+    keys, matrix, summary, feature_params = load_features(features, views=True)
     model, meta = load(model_dir)
     if meta["feature_params"] != feature_params.to_dict():
         raise DigitsError("the features were computed with other params than the model was trained on")
@@ -55,7 +57,7 @@ def run(
         raise DigitsError("the test split is empty")
     x = select_input(meta["input"], matrix, summary)[test]
     actual = keys["label"].to_numpy()[test]
-    predicted = model.predict(x, verbose=0).argmax(axis=1)
+    predicted = combine_views(view_probabilities(partial(model.predict, verbose=0), x)).argmax(axis=1)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "eval.json").write_text(json.dumps(scores(actual, predicted), indent=2) + "\n")

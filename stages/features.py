@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from stages import DigitsError, replacing_dir
 from stages.audio import read_audio
-from stages.frontend import FeatureParams, extract_batch
+from stages.frontend import FeatureParams, extract_views
 
 META_KEY = b"digits.feature_params"
 KEYS = ["path", "label", "speaker", "take", "split"]
@@ -67,7 +67,7 @@ def load_clip(path: str) -> tuple[np.ndarray, int]:
 
 def write_part(rows: pa.Table, p: FeatureParams, dest: Path) -> int:
     """Read and featurise the manifest rows `rows` into the Parquet file `dest`; returns the row count."""
-    matrices, summaries = extract_batch([load_clip(path) for path in rows["path"].to_pylist()], p)
+    matrices, summaries = extract_views([load_clip(path) for path in rows["path"].to_pylist()], p)
     write_features(features_table(rows, matrices, summaries, p), dest)
     return rows.num_rows
 
@@ -135,19 +135,24 @@ def feature_params(path: str | Path = "data/features") -> FeatureParams:
     return FeatureParams(**json.loads(pq.read_schema(parts[0]).metadata[META_KEY]))
 
 
-def load_features(path: str | Path = "data/features") -> tuple[pd.DataFrame, np.ndarray, np.ndarray, FeatureParams]:
+def load_features(
+    path: str | Path = "data/features", views: bool = False
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, FeatureParams]:
     """(clip keys, MFCC matrices `(n, n_mfcc, frames)`, summaries `(n, d)`, front-end params).
 
     The keys are every column but the features (for augmented copies, `copy` as well); rows come in
-    manifest order, whatever order the parts were written in.
+    manifest order, whatever order the parts were written in. With `views`, the features of every
+    stored view of a clip (see `extract_views`): `(n, views, n_mfcc, frames)` and `(n, views, d)`.
     """
     p = feature_params(path)
     table = pq.read_table(path)
     if ORDER in table.column_names:
         table = table.sort_by(ORDER).drop_columns([ORDER])
     n = table.num_rows
-    matrix = table["mfcc"].combine_chunks().flatten().to_numpy().reshape(n, p.n_mfcc, p.frames)
-    summary = table["summary"].combine_chunks().flatten().to_numpy().reshape(n, -1)
+    matrix = table["mfcc"].combine_chunks().flatten().to_numpy().reshape(n, -1, p.n_mfcc, p.frames)
+    summary = table["summary"].combine_chunks().flatten().to_numpy().reshape(n, matrix.shape[1], -1)
+    if not views:
+        matrix, summary = matrix[:, 0], summary[:, 0]
     return table.drop_columns(["mfcc", "summary"]).to_pandas(), matrix, summary, p
 
 

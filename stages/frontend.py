@@ -1,6 +1,6 @@
 """Feature maths shared by training and prediction: mono float audio in, MFCC features out.
 
-Every function is pure (numpy in, numpy out). `extract` is the one feature extractor of the
+Every function is pure (numpy in, numpy out). `extract_views` is the one feature extractor of the
 project: the features stage and `digits predict` both call it with the params stored with a model.
 The spectral maths is librosa's (`librosa.feature.mfcc`, `librosa.effects.trim`,
 `librosa.feature.delta`), written in numpy (and scipy's FFT) so that it works on batches of clips
@@ -19,6 +19,8 @@ import scipy.fft
 import soxr
 from numpy.lib.stride_tricks import as_strided
 
+from stages import DigitsError
+
 
 @dataclass(frozen=True)
 class FeatureParams:
@@ -35,6 +37,13 @@ class FeatureParams:
     frames: int = 32
     length: str = "resize"
     segments: int = 3
+    test_speeds: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        speeds = tuple(float(s) for s in self.test_speeds)
+        if not all(0.5 <= s <= 2 for s in speeds):
+            raise DigitsError(f"features.test_speeds must be playback speeds from 0.5 to 2, e.g. [0.9, 1.1]: {speeds}")
+        object.__setattr__(self, "test_speeds", speeds)
 
     @classmethod
     def from_dict(cls, params: dict) -> FeatureParams:
@@ -43,7 +52,13 @@ class FeatureParams:
         return cls(**{k: v for k, v in params.items() if k in names})
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The params as plain JSON types (`test_speeds` a list), as stored with features and models."""
+        return {**asdict(self), "test_speeds": list(self.test_speeds)}
+
+    @property
+    def speeds(self) -> tuple[float, ...]:
+        """Playback speed of each view of a clip: the clip itself, then `test_speeds`."""
+        return (1.0, *self.test_speeds)
 
     @property
     def summary_size(self) -> int:
@@ -257,14 +272,16 @@ def padded(clips: list[np.ndarray], width: int) -> np.ndarray:
     return batch
 
 
-def extract_batch(clips: list[tuple[np.ndarray, int]], p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+def extract_batch(
+    clips: list[tuple[np.ndarray, int]], p: FeatureParams, speed: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Features of `(audio, sample rate)` clips: `(matrices (n, n_mfcc, frames), summaries (n, summary_size))`.
 
-    Each clip is downmixed, resampled to `p.sample_rate` and trimmed of silence; then the clips
-    with the same number of frames go through the maths as one array, which gives each clip
-    exactly what it would get alone.
+    Each clip is downmixed, resampled to `p.sample_rate` (played `speed` times faster: tempo and
+    pitch together, as a tape would) and trimmed of silence; then the clips with the same number of
+    frames go through the maths as one array, which gives each clip exactly what it would get alone.
     """
-    audio = [resample(to_mono(y), sr, p.sample_rate) for y, sr in clips]
+    audio = [resample(to_mono(y), round(sr * speed), p.sample_rate) for y, sr in clips]
     speech: list[np.ndarray] = [np.empty(0, np.float32)] * len(audio)
     lengths = np.array([len(y) for y in audio])
     for group in equal_frames(lengths, p.hop_length):
@@ -281,9 +298,19 @@ def extract_batch(clips: list[tuple[np.ndarray, int]], p: FeatureParams) -> tupl
     return matrices, summaries
 
 
+def extract_views(clips: list[tuple[np.ndarray, int]], p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+    """Features of every view of the clips, one per speed of `p.speeds`, for test-time averaging:
+    `(matrices (n, views, n_mfcc, frames), summaries (n, views, summary_size))`; view 0 is the clip itself.
+    """
+    views = [extract_batch(clips, p, speed) for speed in p.speeds]
+    return np.stack([m for m, _ in views], axis=1), np.stack([s for _, s in views], axis=1)
+
+
 def extract(y: np.ndarray, sr: int, p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
-    """Features of one clip `y` (`(samples,)` or `(samples, channels)` at `sr` Hz): `(matrix, summary)`."""
-    matrices, summaries = extract_batch([(y, sr)], p)
+    """Features of the views of one clip `y` (`(samples,)` or `(samples, channels)` at `sr` Hz):
+    `(matrices (views, n_mfcc, frames), summaries (views, summary_size))`.
+    """
+    matrices, summaries = extract_views([(y, sr)], p)
     return matrices[0], summaries[0]
 
 

@@ -1,11 +1,12 @@
 """Stage `noise`: accuracy of the trained model on the test split with noise added at several SNRs.
 
 Two noises: white, and babble summed from train-split clips (never the clip under test). Every
-noisy clip goes through the model's own `extract_batch`, as `digits predict` would see it. Seeded, so
+noisy clip goes through the model's own `extract_views`, as `digits predict` would see it. Seeded, so
 the figures are reproducible. Writes `metrics/noise.json`.
 """
 
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ from tqdm import tqdm
 
 from stages import DigitsError
 from stages.augment import speaker_clips
-from stages.frontend import FeatureParams, extract_batch, select_input
+from stages.frontend import FeatureParams, extract_views, select_input
 from stages.models import load
 from stages.perturb import add_noise, babble, white_noise
+from stages.runtime import combine_views, view_probabilities
 
 
 def noisy_batch(
@@ -52,8 +54,9 @@ def run(
     labels = test["label"].to_numpy()
 
     def accuracy(batch: list[np.ndarray]) -> float:
-        x = select_input(meta["input"], *extract_batch([(y, p.sample_rate) for y in batch], p))
-        return round(float(np.mean(model.predict(x, verbose=0, batch_size=256).argmax(axis=1) == labels)), 6)
+        x = select_input(meta["input"], *extract_views([(y, p.sample_rate) for y in batch], p))
+        probabilities = view_probabilities(partial(model.predict, verbose=0, batch_size=256), x)
+        return round(float(np.mean(combine_views(probabilities).argmax(axis=1) == labels)), 6)
 
     scores: dict = {"test_clips": len(test), "clean": accuracy(audio)}
     conditions = [(kind, snr) for kind in params["kinds"] for snr in params["snr_db"]]

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import librosa
 import numpy as np
 
+from stages.frontend import resample
+
 
 def add_noise(y: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """`y` plus `noise` (same length) scaled to a signal-to-noise ratio of `snr_db` decibels."""
@@ -39,7 +41,7 @@ def babble(clips: Sequence[np.ndarray], n: int, rng: np.random.Generator, talker
 
 def change_speed(y: np.ndarray, sr: int, factor: float) -> np.ndarray:
     """Play `y` `factor` times faster (tempo and pitch together, like a tape), by resampling."""
-    return librosa.resample(y, orig_sr=round(sr * factor), target_sr=sr, res_type="soxr_hq").astype(np.float32)
+    return resample(y, round(sr * factor), sr)
 
 
 def shift_pitch(y: np.ndarray, sr: int, semitones: float) -> np.ndarray:

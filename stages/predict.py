@@ -1,8 +1,10 @@
 """`digits predict`: the digit spoken in each recording, or the digits of a recording of several.
 
 Features come from the same `extract` as in training, with the feature params stored with the
-model, so a model always gets the features it was trained on. Any rate, channel count and sample
-format libsndfile reads is accepted; every input either gets a prediction or a one-line reason.
+model, so a model always gets the features it was trained on; a clip's probabilities are combined
+over its views (the clip and, with `features.test_speeds`, the clip played faster or slower). Any
+rate, channel count and sample format libsndfile reads is accepted; every input either gets a
+prediction or a one-line reason.
 """
 
 import sys
@@ -14,7 +16,7 @@ import numpy as np
 
 from stages.audio import AUDIO_EXTENSIONS, decode
 from stages.frontend import FeatureParams, extract, select_input, to_mono
-from stages.runtime import KerasModel, OnnxModel
+from stages.runtime import KerasModel, OnnxModel, combine_views, view_probabilities
 from stages.segment import PauseParams, split_at_pauses
 
 STDIN = "-"
@@ -72,9 +74,14 @@ def scored(probabilities: np.ndarray) -> dict:
 
 
 def model_input(model: OnnxModel | KerasModel, y: np.ndarray, sr: int) -> np.ndarray:
-    """What `model` reads for audio `y` at `sr` Hz: `extract` with the feature params stored with it."""
+    """What `model` reads for audio `y` at `sr` Hz, one row per view: `extract` with the model's feature params."""
     matrix, summary = extract(y, sr, FeatureParams(**model.meta["feature_params"]))
     return select_input(model.meta["input"], matrix, summary)
+
+
+def recognise(model: OnnxModel | KerasModel, views: np.ndarray) -> np.ndarray:
+    """Class probabilities `(n, 10)` of clips given as views `(n, views, ...)`, combined over each clip's views."""
+    return combine_views(view_probabilities(model.probabilities, views))
 
 
 def predict(
@@ -100,13 +107,13 @@ def predict(
                     path, error=f"{len(y) / sr:.1f} s long, over {max_seconds:g} s for one digit (see --sequence)"
                 )
                 continue
-            yield Prediction(path, **scored(model.probabilities(model_input(model, y, sr)[None])[0]))
+            yield Prediction(path, **scored(recognise(model, model_input(model, y, sr)[None])[0]))
             continue
         parts = split_at_pauses(y, sr, sequence)
         if not parts:
             yield Prediction(path, error="no speech found")
             continue
-        rows = model.probabilities(np.stack([model_input(model, y[start:end], sr) for start, end in parts]))
+        rows = recognise(model, np.stack([model_input(model, y[start:end], sr) for start, end in parts]))
         segments = [
             {"start": round(start / sr, 3), "end": round(end / sr, 3), **scored(row)}
             for (start, end), row in zip(parts, rows, strict=True)

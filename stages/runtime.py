@@ -7,6 +7,7 @@ nor librosa, so a cold `digits predict` on the exported model starts in a fracti
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,23 @@ class KerasModel:
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities `(n, 10)` of a batch of model inputs."""
         return np.asarray(self.model.predict_on_batch(np.asarray(x, dtype=np.float32)))
+
+
+def view_probabilities(probabilities: Callable[[np.ndarray], np.ndarray], views: np.ndarray) -> np.ndarray:
+    """Class probabilities `(n, views, 10)` of clips given as views `(n, views, ...)` (see `extract_views`),
+    all through `probabilities` as one batch.
+    """
+    n, count = views.shape[:2]
+    return probabilities(views.reshape(n * count, *views.shape[2:])).reshape(n, count, -1)
+
+
+def combine_views(probabilities: np.ndarray) -> np.ndarray:
+    """Each clip's class probabilities `(n, 10)` from those of its views `(n, views, 10)`: their geometric
+    mean, renormalised (a class must suit every view; it beat the plain mean in leave-one-speaker-out runs).
+    """
+    log_mean = np.log(np.maximum(probabilities, 1e-12)).mean(axis=1)
+    combined = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
+    return combined / combined.sum(axis=1, keepdims=True)
 
 
 def file_sha256(path: Path) -> str:

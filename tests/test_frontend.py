@@ -1,15 +1,19 @@
+import json
+
 import librosa
 import numpy as np
 import pytest
 import soundfile as sf
 
 from benchmarks.corpus import synth_clip
+from stages import DigitsError
 from stages.frontend import (
     FeatureParams,
     delta,
     equal_frames,
     extract,
     extract_batch,
+    extract_views,
     fix_frames,
     fixed_length,
     log_mel,
@@ -33,11 +37,38 @@ def close(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_extract_gives_fixed_shapes_whatever_the_length() -> None:
-    for seconds in (0.01, 0.3, 2.5):
-        matrix, summary = extract(np.random.default_rng(0).normal(0, 0.1, int(8000 * seconds)), 8000, P)
-        assert matrix.shape == (P.n_mfcc, P.frames)
-        assert summary.shape == (P.summary_size,)
-        assert np.isfinite(matrix).all() and np.isfinite(summary).all()
+    for p in (P, FeatureParams(test_speeds=(0.9, 1.1))):
+        for seconds in (0.01, 0.3, 2.5):
+            matrix, summary = extract(np.random.default_rng(0).normal(0, 0.1, int(8000 * seconds)), 8000, p)
+            assert matrix.shape == (len(p.speeds), p.n_mfcc, p.frames)
+            assert summary.shape == (len(p.speeds), p.summary_size)
+            assert np.isfinite(matrix).all() and np.isfinite(summary).all()
+
+
+def tone(hz: float, seconds: float) -> np.ndarray:
+    """A sine at `hz` with 50 ms fades, at 8 kHz."""
+    t = np.arange(int(8000 * seconds)) / 8000
+    fade = np.minimum(1, np.minimum(t, seconds - t) / 0.05)
+    return (0.5 * fade * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def test_a_test_view_is_the_clip_played_at_its_speed() -> None:
+    """At half speed, a 1 kHz tone of 0.3 s sounds like a 500 Hz tone of 0.6 s; view 0 is the clip itself."""
+    p = FeatureParams(test_speeds=(0.5,), length="crop", frames=64)
+    matrices, summaries = extract_views([(tone(1000, 0.3), 8000)], p)
+    slow_summary = extract_batch([(tone(500, 0.6), 8000)], p)[1]
+    assert close(summaries[0, 1], slow_summary[0]) < 0.05 < close(summaries[0, 0], slow_summary[0])
+    np.testing.assert_array_equal(matrices[0, 0], extract_batch([(tone(1000, 0.3), 8000)], p)[0][0])
+
+
+def test_feature_params_survive_json_with_their_test_speeds() -> None:
+    p = FeatureParams(test_speeds=[0.9, 1.1])
+    stored = json.loads(json.dumps(p.to_dict()))
+    assert stored["test_speeds"] == [0.9, 1.1] and stored == p.to_dict()
+    assert FeatureParams(**stored) == p and p.speeds == (1.0, 0.9, 1.1)
+    for wrong in ([0.0], [-1.0], [3.0]):
+        with pytest.raises(DigitsError, match="test_speeds"):
+            FeatureParams(test_speeds=wrong)
 
 
 def clips() -> list[np.ndarray]:
@@ -160,8 +191,8 @@ def test_a_batch_of_any_clips_gives_each_what_it_gets_alone() -> None:
     assert matrices.shape == (len(batch), P.n_mfcc, P.frames) and summaries.shape == (len(batch), P.summary_size)
     for (y, sr), matrix, summary in zip(batch, matrices, summaries, strict=True):
         alone_matrix, alone_summary = extract(y, sr, P)
-        np.testing.assert_allclose(matrix, alone_matrix, atol=1e-4)
-        np.testing.assert_allclose(summary, alone_summary, rtol=1e-5, atol=1e-3)
+        np.testing.assert_allclose(matrix, alone_matrix[0], atol=1e-4)
+        np.testing.assert_allclose(summary, alone_summary[0], rtol=1e-5, atol=1e-3)
 
 
 def test_trim_bounds_of_a_batch_are_each_clips() -> None:

@@ -61,10 +61,13 @@ def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(projec
     copies = project.params()["augment"]["copies"]
     assert all(fold["train_examples"] == 120 * (1 + copies) for fold in crossval["folds"].values())
     assert crossval["mean_accuracy"] >= 0.6, crossval
+    assert crossval["test_views"] == 1 + len(project.params()["features"]["test_speeds"])
+    assert all(0 <= fold["accuracy_one_view"] <= 1 for fold in crossval["folds"].values())
     predictions = pd.read_csv(project.root / "metrics" / "crossval" / "predictions.csv")
     assert len(predictions) == 180 and set(predictions["speaker"]) == {"s0", "s1", "s2"}
     timing = json.loads((project.root / "metrics" / "timing" / "crossval.json").read_text())
     assert set(timing["train_seconds"]) == {"s0", "s1", "s2"}
+    assert timing["stage_seconds"] >= timing["total_train_seconds"] > 0
 
     noise = json.loads((project.root / "metrics" / "noise.json").read_text())
     assert set(noise) == {"test_clips", "clean", "white", "babble"}
@@ -78,15 +81,16 @@ def test_augmented_copies_are_features_of_every_clip(project: Project) -> None:
     n = project.params()["augment"]["copies"]
     assert len(copies) == 180 * n and sorted(copies["copy"].unique()) == list(range(1, n + 1))
     clean = pd.read_parquet(project.root / "data" / "features").set_index("path")
-    row = copies.iloc[0]
-    assert len(row["mfcc"]) == len(clean.loc[row["path"], "mfcc"])
-    assert not np.allclose(row["mfcc"], clean.loc[row["path"], "mfcc"])
+    row = copies.iloc[0]  # a copy is one view; its clip's first view is the clip itself
+    first_view = clean.loc[row["path"], "mfcc"][: len(row["mfcc"])]
+    assert len(row["mfcc"]) == 20 * 32 and not np.allclose(row["mfcc"], first_view)
 
 
 def test_features_are_parquet_readable_by_pandas(project: Project) -> None:
     table = pd.read_parquet(project.root / "data" / "features")
     assert len(table) == 180
-    assert len(table["mfcc"].iloc[0]) == 20 * 32 and len(table["summary"].iloc[0]) == 140
+    views = 1 + len(project.params()["features"]["test_speeds"])
+    assert views > 1 and len(table["mfcc"].iloc[0]) == views * 20 * 32 and len(table["summary"].iloc[0]) == views * 140
 
 
 def test_second_repro_does_nothing(project: Project) -> None:
