@@ -20,9 +20,6 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 from stages import DigitsError
-from stages.features import load_features
-from stages.frontend import select_input
-from stages.models import INPUTS
 from stages.runtime import combine_views, view_probabilities
 from stages.train import fit, load_inputs, training_set
 
@@ -57,13 +54,12 @@ def run(
     """Run the stage with the `crossval` section and the training recipe (`train`, `model`)."""
     stage_started = time.perf_counter()
     kind = model_params["kind"]
-    keys, x, copies, _ = load_inputs(kind, features, augmented)
-    views = select_input(INPUTS[kind], *load_features(features, views=True)[1:3])
+    keys, views, copies, _ = load_inputs(kind, features, augmented, views=True)
     labels = keys["label"].to_numpy()
     folds, seconds, predictions, parameters = {}, {}, [], 0
     for speaker in held_out_speakers(keys, params["speakers"]):
         test = (keys["speaker"] == speaker).to_numpy()
-        x_train, y_train = training_set(keys, x, ~test, copies)
+        x_train, y_train = training_set(keys, views[:, 0], ~test, copies)
         started = time.perf_counter()
         model, _ = fit(kind, model_params, train_params, x_train, y_train, verbose=0)
         seconds[speaker] = round(time.perf_counter() - started, 1)

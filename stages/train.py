@@ -86,12 +86,15 @@ def training_set(
 
 
 def load_inputs(
-    kind: str, features: Path, augmented: Path
+    kind: str, features: Path, augmented: Path, views: bool = False
 ) -> tuple[pd.DataFrame, np.ndarray, tuple[pd.DataFrame, np.ndarray] | None, dict]:
-    """(keys, model inputs, augmented (keys, inputs) or None, feature params) for model `kind`."""
+    """(keys, model inputs, augmented (keys, inputs) or None, feature params) for model `kind`.
+
+    With `views`, the inputs of every test-time view of each clip, `(n, views, ...)` (view 0: the clip).
+    """
     if kind not in INPUTS:
         raise DigitsError(f"unknown model kind {kind!r}; choose one of {', '.join(INPUTS)}")
-    keys, matrix, summary, feature_params = load_features(features)
+    keys, matrix, summary, feature_params = load_features(features, views)
     copies = None
     if any(augmented.glob("*.parquet")):
         copy_keys, copy_matrix, copy_summary, copy_params = load_features(augmented)
