@@ -1,14 +1,16 @@
 """Stage `noise`: accuracy of the trained model on the test split with noise added at several SNRs.
 
-Two noises: white, and babble summed from train-split clips (never the clip under test). Every
-noisy clip goes through the model's own `extract_views`, as `digits predict` would see it. Seeded, so
-the figures are reproducible. Writes `metrics/noise.json`.
+Three noises: white; speech-shaped (stationary Gaussian noise with the long-term spectrum of
+train-split speech, no words in it); and babble, train-split clips summed (never the clip under test),
+which does hold other digits. Every noisy clip goes through the model's own `extract_views`, as
+`digits predict` would see it. Seeded, so the figures are reproducible. Writes `metrics/noise.json`.
 """
 
 import json
 from functools import partial
 from pathlib import Path
 
+import librosa
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -20,16 +22,34 @@ from stages.models import load
 from stages.perturb import add_noise, babble, white_noise
 from stages.runtime import combine_views, view_probabilities
 
+NOISE_KINDS = ("white", "speech_shaped", "babble")
+
+
+def long_term_spectrum(clips: list[np.ndarray], n_fft: int = 512) -> np.ndarray:
+    """Mean power spectrum (`n_fft // 2 + 1` bins) of `clips`, each level-normalised first."""
+    speech = np.concatenate([y / (y.std() + 1e-9) for y in clips])
+    return np.mean(np.abs(librosa.stft(speech, n_fft=n_fft, hop_length=n_fft // 2, center=False)) ** 2, axis=1)
+
+
+def coloured_noise(power: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` samples of Gaussian noise whose power spectrum has the shape of `power` (bins 0 … Nyquist)."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    gain = np.sqrt(np.interp(np.linspace(0, 1, len(spectrum)), np.linspace(0, 1, len(power)), power))
+    return np.fft.irfft(spectrum * gain, n).astype(np.float32)
+
 
 def noisy_batch(
     clips: list[np.ndarray], kind: str, snr_db: float, pool: list[np.ndarray], rng: np.random.Generator
 ) -> list[np.ndarray]:
-    """`clips` each mixed with `kind` noise (`white` or `babble` from `pool`) at `snr_db`."""
+    """`clips` each mixed with `kind` noise (`white`, or `speech_shaped` or `babble` from `pool`) at `snr_db`."""
     if kind == "white":
         return [add_noise(y, white_noise(len(y), rng), snr_db) for y in clips]
+    if kind == "speech_shaped":
+        power = long_term_spectrum(pool)
+        return [add_noise(y, coloured_noise(power, len(y), rng), snr_db) for y in clips]
     if kind == "babble":
         return [add_noise(y, babble(pool, len(y), rng), snr_db) for y in clips]
-    raise DigitsError(f"unknown noise kind {kind!r}; choose white or babble")
+    raise DigitsError(f"unknown noise kind {kind!r}; choose from {', '.join(NOISE_KINDS)}")
 
 
 def run(
@@ -39,6 +59,9 @@ def run(
     out_file: Path = Path("metrics/noise.json"),
 ) -> None:
     """Run the stage with the `noise` params section."""
+    unknown = [kind for kind in params["kinds"] if kind not in NOISE_KINDS]
+    if unknown:
+        raise DigitsError(f"unknown noise kind(s) {unknown} in params; choose from {', '.join(NOISE_KINDS)}")
     model, meta = load(model_dir)
     p = FeatureParams(**meta["feature_params"])
     clips = pd.read_parquet(manifest)

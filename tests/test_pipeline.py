@@ -70,8 +70,8 @@ def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(projec
     assert timing["stage_seconds"] >= timing["total_train_seconds"] > 0
 
     noise = json.loads((project.root / "metrics" / "noise.json").read_text())
-    assert set(noise) == {"test_clips", "clean", "white", "babble"}
-    for kind in ("white", "babble"):
+    assert set(noise) == {"test_clips", "clean", "white", "speech_shaped", "babble"}
+    for kind in ("white", "speech_shaped", "babble"):
         assert list(noise[kind]) == ["snr_20db", "snr_10db", "snr_5db", "snr_0db"]
         assert noise[kind]["snr_0db"] <= noise["clean"]
 
