@@ -101,7 +101,7 @@ def evaluate() -> None:
 
 @app.command()
 def noise(params: ParamsFile = Path("params.yaml")) -> None:
-    """Accuracy on the test split with white and babble noise at noise.snr_db: metrics/noise.json."""
+    """Accuracy on the test split with white, speech-shaped and babble noise at noise.snr_db: metrics/noise.json."""
     from stages import noise as stage
     from stages.params import load_section
 
