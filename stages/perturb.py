@@ -60,22 +60,28 @@ def perturb(
     pitch: float = 0.0,
     noise_prob: float = 0.0,
     snr_db: Sequence[float] = (0.0, 30.0),
-) -> np.ndarray:
-    """One random perturbation of `y`.
+    babble_share: float = 0.5,
+    talkers: Sequence[int] = (5, 5),
+) -> tuple[np.ndarray, str]:
+    """One random perturbation of `y` and the noise mixed into it (`""`, `"white"` or `"babble"`).
 
     Speed factor uniform in `1 ± speed`, pitch shift uniform in `± pitch` semitones, then with
-    probability `noise_prob` white noise or babble from `noise_clips` at an SNR uniform in `snr_db`.
+    probability `noise_prob` noise at an SNR uniform in `snr_db`: with probability `babble_share`
+    babble of `talkers` (uniform in that range) of `noise_clips`, else white noise.
     A zero setting leaves that perturbation out.
     """
     if speed:
         y = change_speed(y, sr, rng.uniform(1 - speed, 1 + speed))
     if pitch:
         y = shift_pitch(y, sr, rng.uniform(-pitch, pitch))
-    if noise_prob and rng.random() < noise_prob:
-        use_babble = len(noise_clips) > 0 and rng.random() < 0.5
-        noise = babble(noise_clips, len(y), rng) if use_babble else white_noise(len(y), rng)
-        y = add_noise(y, noise, rng.uniform(*snr_db))
-    return y
+    if not noise_prob or rng.random() >= noise_prob:
+        return y, ""
+    if len(noise_clips) > 0 and rng.random() < babble_share:
+        count = talkers[0] if talkers[0] == talkers[1] else int(rng.integers(talkers[0], talkers[1] + 1))
+        noise, kind = babble(noise_clips, len(y), rng, count), "babble"
+    else:
+        noise, kind = white_noise(len(y), rng), "white"
+    return add_noise(y, noise, rng.uniform(*snr_db)), kind
 
 
 def spec_augment(

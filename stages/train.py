@@ -76,12 +76,17 @@ def fit(
 def training_set(
     keys: pd.DataFrame, x: np.ndarray, rows: np.ndarray, copies: tuple[pd.DataFrame, np.ndarray] | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`(x, labels)` of the clips at boolean `rows` of `keys`, plus their augmented `copies` if given."""
+    """`(x, labels)` of the clips at boolean `rows` of `keys`, plus their augmented `copies` if given.
+
+    A copy whose babble is the voice of a speaker outside `rows` (`noise_speaker`) is left out, so
+    that no held-out voice is heard in training, not even as noise.
+    """
     x_train, y_train = x[rows], keys["label"].to_numpy()[rows]
     if copies is None:
         return x_train, y_train
     copy_keys, copy_x = copies
-    mine = copy_keys["path"].isin(keys["path"][rows]).to_numpy()
+    voices = {"", *keys["speaker"][rows]}
+    mine = (copy_keys["path"].isin(keys["path"][rows]) & copy_keys["noise_speaker"].isin(voices)).to_numpy()
     return np.concatenate([x_train, copy_x[mine]]), np.concatenate([y_train, copy_keys["label"].to_numpy()[mine]])
 
 

@@ -35,11 +35,23 @@ def test_change_speed_shortens_or_lengthens_and_shift_pitch_keeps_duration() -> 
 def test_perturb_is_seeded_and_zero_settings_change_nothing() -> None:
     y, pool = synth_clip(7, 0, 0), [synth_clip(d, 0, 1) for d in range(10)]
     settings = {"speed": 0.15, "pitch": 2.0, "noise_prob": 1.0, "snr_db": (0, 30)}
-    first = perturb(y, 8000, np.random.default_rng([1, 2]), pool, **settings)
-    again = perturb(y, 8000, np.random.default_rng([1, 2]), pool, **settings)
-    other = perturb(y, 8000, np.random.default_rng([1, 3]), pool, **settings)
-    assert np.array_equal(first, again) and not np.array_equal(first, other)
-    assert np.array_equal(perturb(y, 8000, np.random.default_rng(0), pool), y)
+    first, noise = perturb(y, 8000, np.random.default_rng([1, 2]), pool, **settings)
+    again, _ = perturb(y, 8000, np.random.default_rng([1, 2]), pool, **settings)
+    other, _ = perturb(y, 8000, np.random.default_rng([1, 3]), pool, **settings)
+    assert np.array_equal(first, again) and not np.array_equal(first, other) and noise in ("white", "babble")
+    unchanged, noise = perturb(y, 8000, np.random.default_rng(0), pool)
+    assert np.array_equal(unchanged, y) and noise == ""
+
+
+def test_perturb_mixes_babble_or_white_noise_by_share() -> None:
+    y, pool = synth_clip(7, 0, 0), [synth_clip(d, 0, 1) for d in range(10)]
+    kinds = [
+        perturb(y, 8000, np.random.default_rng(seed), pool, noise_prob=1.0, babble_share=share, talkers=(1, 6))[1]
+        for share in (0.0, 1.0)
+        for seed in range(5)
+    ]
+    assert kinds == ["white"] * 5 + ["babble"] * 5
+    assert perturb(y, 8000, np.random.default_rng(0), [], noise_prob=1.0, babble_share=1.0)[1] == "white"
 
 
 def test_spec_augment_masks_within_limits_and_leaves_the_input_alone() -> None:

@@ -84,6 +84,8 @@ def test_augmented_copies_are_features_of_every_clip(project: Project) -> None:
     row = copies.iloc[0]  # a copy is one view; its clip's first view is the clip itself
     first_view = clean.loc[row["path"], "mfcc"][: len(row["mfcc"])]
     assert len(row["mfcc"]) == 20 * 32 and not np.allclose(row["mfcc"], first_view)
+    babbled = copies[copies["noise_speaker"] != ""]  # default babble_from: own
+    assert 0 < len(babbled) < len(copies) and (babbled["noise_speaker"] == babbled["speaker"]).all()
 
 
 def test_features_are_parquet_readable_by_pandas(project: Project) -> None:

@@ -1,0 +1,26 @@
+"""Whose voice makes a copy's babble: the clip's own speaker, or one other speaker drawn per copy."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stages import DigitsError
+from stages.augment import babble_voice, run
+
+
+def test_own_babble_is_the_speakers_voice_and_other_never_is() -> None:
+    speakers = ["a", "b", "c"]
+    assert babble_voice("b", speakers, "own", np.random.default_rng(0)) == "b"
+    drawn = {babble_voice("b", speakers, "other", np.random.default_rng(seed)) for seed in range(40)}
+    assert drawn == {"a", "c"}
+
+
+def test_other_babble_falls_back_to_the_speaker_when_alone() -> None:
+    assert babble_voice("a", ["a"], "other", np.random.default_rng(0)) == "a"
+
+
+def test_an_unknown_babble_source_is_refused_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(DigitsError, match="babble_from must be one of own, other: 'everyone'"):
+        run({"babble_from": "everyone"}, tmp_path / "missing.parquet", tmp_path / "missing", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
