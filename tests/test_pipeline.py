@@ -57,9 +57,11 @@ def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(projec
     assert crossval["mean_accuracy"] == pytest.approx(np.mean(accuracies), abs=1e-6)
     assert crossval["std_accuracy"] == pytest.approx(np.std(accuracies), abs=1e-6)
     assert all(fold["clips"] == 60 for fold in crossval["folds"].values())
-    # each fold trains on the other 120 clips and their augmented copies
-    copies = project.params()["augment"]["copies"]
-    assert all(fold["train_examples"] == 120 * (1 + copies) for fold in crossval["folds"].values())
+    # each fold trains on the other 120 clips and their augmented copies, less those babbled with the held-out voice
+    copies = pd.read_parquet(project.root / "data" / "augmented", columns=["speaker", "noise_speaker"])
+    for speaker, fold in crossval["folds"].items():
+        heard = (copies["speaker"] != speaker) & (copies["noise_speaker"] != speaker)
+        assert fold["train_examples"] == 120 + heard.sum() < 120 + (copies["speaker"] != speaker).sum()
     assert crossval["mean_accuracy"] >= 0.6, crossval
     assert crossval["test_views"] == 1 + len(project.params()["features"]["test_speeds"])
     assert all(0 <= fold["accuracy_one_view"] <= 1 for fold in crossval["folds"].values())
@@ -84,8 +86,9 @@ def test_augmented_copies_are_features_of_every_clip(project: Project) -> None:
     row = copies.iloc[0]  # a copy is one view; its clip's first view is the clip itself
     first_view = clean.loc[row["path"], "mfcc"][: len(row["mfcc"])]
     assert len(row["mfcc"]) == 20 * 32 and not np.allclose(row["mfcc"], first_view)
-    babbled = copies[copies["noise_speaker"] != ""]  # default babble_from: own
-    assert 0 < len(babbled) < len(copies) and (babbled["noise_speaker"] == babbled["speaker"]).all()
+    babbled = copies[copies["noise_speaker"] != ""]  # default babble_from: other
+    assert 0 < len(babbled) < len(copies) and (babbled["noise_speaker"] != babbled["speaker"]).all()
+    assert set(babbled["noise_speaker"]) == {"s0", "s1", "s2"}
 
 
 def test_features_are_parquet_readable_by_pandas(project: Project) -> None:
