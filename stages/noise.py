@@ -3,7 +3,9 @@
 Three noises: white; speech-shaped (stationary Gaussian noise with the long-term spectrum of
 train-split speech, no words in it); and babble, train-split clips summed (never the clip under test),
 which does hold other digits. Every noisy clip goes through the model's own `extract_views`, as
-`digits predict` would see it. Seeded, so the figures are reproducible. Writes `metrics/noise.json`.
+`digits predict` would see it. Each condition's accuracy is the mean over `draws` independent noise
+draws (their standard deviation goes to `draw_std`): one draw of babble moves it by a few points.
+Seeded, so the figures are reproducible. Writes `metrics/noise.json`.
 """
 
 import json
@@ -62,6 +64,8 @@ def run(
     unknown = [kind for kind in params["kinds"] if kind not in NOISE_KINDS]
     if unknown:
         raise DigitsError(f"unknown noise kind(s) {unknown} in params; choose from {', '.join(NOISE_KINDS)}")
+    if params["draws"] < 1:
+        raise DigitsError(f"noise.draws must be at least 1: {params['draws']}")
     model, meta = load(model_dir)
     p = FeatureParams(**meta["feature_params"])
     clips = pd.read_parquet(manifest)
@@ -81,10 +85,19 @@ def run(
         probabilities = view_probabilities(partial(model.predict, verbose=0, batch_size=256), x)
         return round(float(np.mean(combine_views(probabilities).argmax(axis=1) == labels)), 6)
 
-    scores: dict = {"test_clips": len(test), "clean": accuracy(audio)}
     conditions = [(kind, snr) for kind in params["kinds"] for snr in params["snr_db"]]
-    for kind, snr in tqdm(conditions, desc="noise", unit="condition"):
-        scores.setdefault(kind, {})[f"snr_{snr}db"] = accuracy(noisy_batch(audio, kind, snr, pool, rng))
+    draws = np.array(
+        [
+            [accuracy(noisy_batch(audio, kind, snr, pool, rng)) for kind, snr in conditions]
+            for _ in tqdm(range(params["draws"]), desc="noise draws", unit="draw")
+        ]
+    )
+    scores: dict = {"test_clips": len(test), "draws": params["draws"], "clean": accuracy(audio)}
+    spread: dict = {}
+    for (kind, snr), mean, std in zip(conditions, draws.mean(axis=0), draws.std(axis=0), strict=True):
+        scores.setdefault(kind, {})[f"snr_{snr}db"] = round(float(mean), 6)
+        spread.setdefault(kind, {})[f"snr_{snr}db"] = round(float(std), 6)
+    scores["draw_std"] = spread
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(scores, indent=2) + "\n")
     lines = [

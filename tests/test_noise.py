@@ -1,10 +1,12 @@
 """The noise stage's test noises: speech-shaped noise has the spectrum of its speech and no words."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from stages import DigitsError
-from stages.noise import coloured_noise, long_term_spectrum, noisy_batch
+from stages.noise import coloured_noise, long_term_spectrum, noisy_batch, run
 
 
 def test_long_term_spectrum_peaks_where_the_speech_has_its_energy() -> None:
@@ -38,3 +40,9 @@ def test_noisy_batch_mixes_each_clip_at_the_snr(kind: str) -> None:
 def test_noisy_batch_names_the_kinds_it_knows() -> None:
     with pytest.raises(DigitsError, match="speech_shaped"):
         noisy_batch([np.ones(100, np.float32)], "pink", 0.0, [], np.random.default_rng(0))
+
+
+def test_the_stage_refuses_fewer_than_one_draw(tmp_path: Path) -> None:
+    params = {"kinds": ["white"], "snr_db": [0], "babble_pool": 10, "draws": 0, "seed": 0}
+    with pytest.raises(DigitsError, match="must be at least 1"):
+        run(params, manifest=tmp_path / "missing.parquet", model_dir=tmp_path)

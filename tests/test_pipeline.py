@@ -72,10 +72,13 @@ def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(projec
     assert timing["stage_seconds"] >= timing["total_train_seconds"] > 0
 
     noise = json.loads((project.root / "metrics" / "noise.json").read_text())
-    assert set(noise) == {"test_clips", "clean", "white", "speech_shaped", "babble"}
+    assert set(noise) == {"test_clips", "draws", "clean", "white", "speech_shaped", "babble", "draw_std"}
+    assert noise["draws"] == 5
     for kind in ("white", "speech_shaped", "babble"):
-        assert list(noise[kind]) == ["snr_20db", "snr_10db", "snr_5db", "snr_0db"]
+        assert list(noise[kind]) == list(noise["draw_std"][kind]) == ["snr_20db", "snr_10db", "snr_5db", "snr_0db"]
         assert noise[kind]["snr_0db"] <= noise["clean"]
+        assert all(0 <= std <= 0.5 for std in noise["draw_std"][kind].values())
+    assert any(noise["draw_std"][kind]["snr_0db"] > 0 for kind in ("white", "babble")), "every draw scored the same"
 
 
 def test_augmented_copies_are_features_of_every_clip(project: Project) -> None:
