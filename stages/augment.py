@@ -2,7 +2,8 @@
 
 Each copy is sped up or slowed down, pitch-shifted and, with some probability, mixed with white
 noise or with babble: `talkers` overlapping clips of one voice, by `babble_from` the clip's own speaker
-or one other speaker drawn per copy. The `noise_speaker` column names that voice, so that a
+or one other speaker drawn per copy. Babble is made from train-split clips only, so that no test
+clip is heard in training, even as background. The `noise_speaker` column names that voice, so that a
 leave-one-speaker-out fold can leave out every copy that carries the held-out voice. Features come
 from the same `extract_batch` as `data/features`, with the params stored there. Writes
 `data/augmented/part-NNNNN.parquet` with `copy` (1..copies) and `noise_speaker` columns.
@@ -32,6 +33,12 @@ def speaker_clips(paths: pd.Series, sample_rate: int) -> list[np.ndarray]:
     return clips
 
 
+def babble_pools(clips: pd.DataFrame) -> dict[str, list]:
+    """Index labels of each speaker's train-split clips in `clips`: what babble may be made of."""
+    train = clips[clips["split"] == "train"]
+    return {str(speaker): list(group.index) for speaker, group in train.groupby("speaker", sort=True)}
+
+
 def babble_voice(speaker: str, speakers: list[str], babble_from: str, rng: np.random.Generator) -> str:
     """The speaker whose clips make a copy's babble: `speaker` itself (`own`) or a random other one (`other`)."""
     others = [s for s in speakers if s != speaker]
@@ -53,7 +60,7 @@ def run(
     settings = {k: params[k] for k in ("speed", "pitch", "noise_prob", "snr_db", "babble_share", "talkers")}
     audio = dict(zip(clips.index, speaker_clips(clips["path"], p.sample_rate), strict=True))
     groups = {speaker: list(group.index) for speaker, group in clips.groupby("speaker", sort=True)}
-    speakers = list(groups)
+    pools = babble_pools(clips)
     with (
         replacing_dir(out_dir) as partial,
         tqdm(total=len(clips) * copies, desc="augment", unit="clip", mininterval=1) as bar,
@@ -63,8 +70,8 @@ def run(
             for index in indices:
                 for copy in range(1, copies + 1):
                     rng = np.random.default_rng([params["seed"], index, copy])
-                    voice = babble_voice(speaker, speakers, params["babble_from"], rng)
-                    pool = [audio[i] for i in groups[voice] if i != index]
+                    voice = babble_voice(speaker, list(pools), params["babble_from"], rng)
+                    pool = [audio[i] for i in pools.get(voice, []) if i != index]
                     y, noise = perturb(audio[index], p.sample_rate, rng, pool, **settings)
                     perturbed.append((y, p.sample_rate))
                     noise_speaker = voice if noise == "babble" else ""

@@ -3,10 +3,11 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from stages import DigitsError
-from stages.augment import babble_voice, run
+from stages.augment import babble_pools, babble_voice, run
 
 
 def test_own_babble_is_the_speakers_voice_and_other_never_is() -> None:
@@ -14,6 +15,14 @@ def test_own_babble_is_the_speakers_voice_and_other_never_is() -> None:
     assert babble_voice("b", speakers, "own", np.random.default_rng(0)) == "b"
     drawn = {babble_voice("b", speakers, "other", np.random.default_rng(seed)) for seed in range(40)}
     assert drawn == {"a", "c"}
+
+
+def test_babble_is_made_of_train_split_clips_only() -> None:
+    clips = pd.DataFrame(
+        {"speaker": ["a", "a", "a", "b", "b", "c"], "split": ["train", "test", "val", "test", "train", "test"]},
+        index=[10, 11, 12, 13, 14, 15],
+    )
+    assert babble_pools(clips) == {"a": [10], "b": [14]}
 
 
 def test_other_babble_falls_back_to_the_speaker_when_alone() -> None:
