@@ -19,7 +19,7 @@ from tqdm import tqdm
 from stages import DigitsError, replacing_dir
 from stages.features import KEYS, feature_params, features_table, load_clip, write_features
 from stages.frontend import extract_batch, resample, to_mono
-from stages.perturb import perturb
+from stages.perturb import BABBLE_SNR, perturb
 
 BABBLE_SOURCES = ("own", "other")
 
@@ -54,10 +54,13 @@ def run(
     """Run the stage with the `augment` params section."""
     if params["babble_from"] not in BABBLE_SOURCES:
         raise DigitsError(f"augment.babble_from must be one of {', '.join(BABBLE_SOURCES)}: {params['babble_from']!r}")
+    if params["babble_snr"] not in BABBLE_SNR:
+        raise DigitsError(f"augment.babble_snr must be one of {', '.join(BABBLE_SNR)}: {params['babble_snr']!r}")
     p = feature_params(features)
     clips = pd.read_parquet(manifest)[KEYS]
     copies = params["copies"]
-    settings = {k: params[k] for k in ("speed", "pitch", "noise_prob", "snr_db", "babble_share", "talkers")}
+    names = ("speed", "pitch", "noise_prob", "snr_db", "babble_share", "talkers", "babble_snr")
+    settings = {k: params[k] for k in names}
     audio = dict(zip(clips.index, speaker_clips(clips["path"], p.sample_rate), strict=True))
     groups = {speaker: list(group.index) for speaker, group in clips.groupby("speaker", sort=True)}
     pools = babble_pools(clips)

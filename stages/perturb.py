@@ -14,6 +14,8 @@ import numpy as np
 
 from stages.frontend import resample
 
+BABBLE_SNR = ("total", "per_talker")  # what `perturb`'s SNR is measured against, for babble
+
 
 def add_noise(y: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """`y` plus `noise` (same length) scaled to a signal-to-noise ratio of `snr_db` decibels."""
@@ -62,13 +64,16 @@ def perturb(
     snr_db: Sequence[float] = (0.0, 30.0),
     babble_share: float = 0.5,
     talkers: Sequence[int] = (5, 5),
+    babble_snr: str = "total",
 ) -> tuple[np.ndarray, str]:
     """One random perturbation of `y` and the noise mixed into it (`""`, `"white"` or `"babble"`).
 
     Speed factor uniform in `1 ± speed`, pitch shift uniform in `± pitch` semitones, then with
     probability `noise_prob` noise at an SNR uniform in `snr_db`: with probability `babble_share`
-    babble of `talkers` (uniform in that range) of `noise_clips`, else white noise.
-    A zero setting leaves that perturbation out.
+    babble of `talkers` (uniform in that range) of `noise_clips`, else white noise. With `babble_snr`
+    `per_talker` that SNR is the clip's against each talker alone, so that `y` stays the loudest voice
+    whatever the number of talkers (k talkers at a per-talker SNR s make a total SNR of s - 10 log10 k);
+    with `total` it is against the whole babble. A zero setting leaves that perturbation out.
     """
     if speed:
         y = change_speed(y, sr, rng.uniform(1 - speed, 1 + speed))
@@ -76,12 +81,14 @@ def perturb(
         y = shift_pitch(y, sr, rng.uniform(-pitch, pitch))
     if not noise_prob or rng.random() >= noise_prob:
         return y, ""
+    if babble_snr not in BABBLE_SNR:
+        raise ValueError(f"babble_snr must be one of {', '.join(BABBLE_SNR)}: {babble_snr!r}")
     if len(noise_clips) > 0 and rng.random() < babble_share:
         count = talkers[0] if talkers[0] == talkers[1] else int(rng.integers(talkers[0], talkers[1] + 1))
-        noise, kind = babble(noise_clips, len(y), rng, count), "babble"
-    else:
-        noise, kind = white_noise(len(y), rng), "white"
-    return add_noise(y, noise, rng.uniform(*snr_db)), kind
+        noise = babble(noise_clips, len(y), rng, count)
+        below = 10 * np.log10(min(count, len(noise_clips))) if babble_snr == "per_talker" else 0.0
+        return add_noise(y, noise, rng.uniform(*snr_db) - below), "babble"
+    return add_noise(y, white_noise(len(y), rng), rng.uniform(*snr_db)), "white"
 
 
 def spec_augment(

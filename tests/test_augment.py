@@ -33,3 +33,9 @@ def test_an_unknown_babble_source_is_refused_before_any_work(tmp_path: Path) -> 
     with pytest.raises(DigitsError, match="babble_from must be one of own, other: 'everyone'"):
         run({"babble_from": "everyone"}, tmp_path / "missing.parquet", tmp_path / "missing", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_babble_snr_is_refused_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(DigitsError, match="babble_snr must be one of total, per_talker: 'loudest'"):
+        run({"babble_from": "other", "babble_snr": "loudest"}, tmp_path / "m.parquet", tmp_path / "f", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

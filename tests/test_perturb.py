@@ -54,6 +54,18 @@ def test_perturb_mixes_babble_or_white_noise_by_share() -> None:
     assert perturb(y, 8000, np.random.default_rng(0), [], noise_prob=1.0, babble_share=1.0)[1] == "white"
 
 
+@pytest.mark.parametrize(
+    ("babble_snr", "talkers", "expected_db"),
+    [("total", 4, 6.0), ("per_talker", 4, 6.0 - 10 * np.log10(4)), ("per_talker", 1, 6.0)],
+)
+def test_babble_snr_is_of_the_whole_babble_or_each_talker(babble_snr: str, talkers: int, expected_db: float) -> None:
+    y, pool = synth_clip(7, 0, 0), [synth_clip(d, 0, 1) for d in range(10)]
+    settings = {"noise_prob": 1.0, "babble_share": 1.0, "snr_db": (6.0, 6.0), "talkers": (talkers, talkers)}
+    noisy, kind = perturb(y, 8000, np.random.default_rng(0), pool, babble_snr=babble_snr, **settings)
+    measured = 10 * np.log10(np.mean(y**2) / np.mean((noisy - y) ** 2))
+    assert kind == "babble" and measured == pytest.approx(expected_db, abs=0.01)
+
+
 def test_spec_augment_masks_within_limits_and_leaves_the_input_alone() -> None:
     x = np.ones((50, 20, 32), np.float32)
     masked = spec_augment(x, np.random.default_rng(0), time_masks=1, time_width=4, freq_masks=1, freq_width=3)
