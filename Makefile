@@ -1,4 +1,4 @@
-# make run   - set up .venv and run the whole DVC pipeline on FSDD, then print the metrics
+# make run   - set up .venv and run the whole DVC pipeline on FSDD, then print a summary of the metrics
 # make test  - set up .venv, lint, and run the test suite
 # make bench - benchmarks (after make run): features stage speed and memory; predict latency, Keras vs ONNX
 PYTHON ?= python3.11
@@ -21,13 +21,7 @@ $(READY): requirements.txt pyproject.toml
 
 run: $(READY)
 	$(BIN)/dvc repro
-	@echo "Voices never heard (leave-one-speaker-out, metrics/crossval.json):"
-	@$(BIN)/python -c "import json; c = json.load(open('metrics/crossval.json')); \
-	print('  mean accuracy %.4f +/- %.4f over %d speakers:' % (c['mean_accuracy'], c['std_accuracy'], len(c['folds'])), \
-	', '.join('%s %.3f' % (s, f['accuracy']) for s, f in c['folds'].items()))"
-	$(BIN)/dvc metrics show metrics/data_report.json metrics/noise.json
-	@echo "Test split (metrics/eval.json, per class in metrics/classification_report.txt):"
-	@cat metrics/classification_report.txt
+	@$(BIN)/digits summary
 
 lint: $(READY)
 	$(BIN)/ruff check .

@@ -13,7 +13,7 @@
    slower ones measure the machine's other work). Prints clips/s, the ratios c/a and c/b, the
    peak RSS of (c), and checks that (c)'s features equal (b)'s (exit status 1 if not).
 2. Scale: the stage on synthetic FSDD-layout corpora of each `--scale` size (written once under
-   `--corpus-dir`, see benchmarks/corpus.py); prints the peak RSS of each and their ratio.
+   `--corpus-dir`, see tests/corpus.py); prints the peak RSS of each and their ratio.
 """
 
 import contextlib
@@ -31,8 +31,8 @@ import pandas as pd
 import psutil
 import typer
 
-from stages.frontend import FeatureParams, fixed_length, normalise, summary_vector
-from stages.params import load_section
+from digits.frontend import FeatureParams, fixed_length, normalise, summary_vector
+from digits.params import FeaturesParams, IngestParams, load
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 CORPUS_DIR = Path(tempfile.gettempdir()) / "digits-bench-corpus"
@@ -91,7 +91,7 @@ def stage(manifest: Path, out_dir: Path, memory: bool = False) -> None:
     if memory:
         sampler.start()
     start = time.perf_counter()
-    features.run(load_section("features"), manifest, out_dir)
+    features.run(load(FeaturesParams), manifest, out_dir)
     result = {"seconds": time.perf_counter() - start}
     if memory:
         sampler.stopped.set()
@@ -136,9 +136,9 @@ def memory(result: dict) -> str:
 def compare(clips: pd.DataFrame, work: Path, rounds: int) -> bool:
     """Part 1: (a), (b), (c) on `clips`, each once per round, its fastest round kept; print the table;
     whether (c) equals (b)."""
-    from stages.features import load_features
+    from digits.table import load_features
 
-    p = FeatureParams.from_dict(load_section("features"))
+    p = FeatureParams.of(load(FeaturesParams))
     paths = clips["path"].tolist()
     (work / "paths.txt").write_text("\n".join(paths))
     clips.to_parquet(work / "manifest.parquet")
@@ -176,15 +176,16 @@ def compare(clips: pd.DataFrame, work: Path, rounds: int) -> bool:
 
 def corpus_manifest(clips: int, corpus_dir: Path) -> Path:
     """Manifest of a synthetic corpus of `clips` clips under `corpus_dir`, written (and ingested) once."""
-    from benchmarks.corpus import main as write_corpus
     from stages import ingest
+    from tests.corpus import main as write_corpus
 
     root = corpus_dir / f"{clips}"
     manifest = root / "manifest.parquet"
     if not manifest.is_file():
         write_corpus(root / "recordings", clips=clips, workers=2)
-        params = {**load_section("ingest"), "data_dir": str(root / "recordings"), "split": "random"}
-        ingest.run(params, out_dir=root, metrics_dir=root)
+        changes = {"data_dir": str(root / "recordings"), "split": "random"}
+        params = IngestParams.model_validate({**load(IngestParams).model_dump(), **changes})
+        ingest.run(params, manifest, root / "rejects.parquet", root / "data_report.json")
     return manifest
 
 

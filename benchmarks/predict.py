@@ -17,11 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.predict import load, model_input, recognise
-from stages.runtime import open_model
+from digits.params import PredictParams, load
+from digits.predict import load as load_audio
+from digits.predict import model_input
+from digits.recognise import recognise
+from digits.runtime import open_model
 
 DIGITS = str(Path(sys.executable).parent / "digits")
 COLD_RUNS = 5
+MIN_SECONDS = load(PredictParams).min_seconds
 
 
 def cold_seconds(runtime: str, clip: str) -> float:
@@ -37,11 +41,11 @@ def cold_seconds(runtime: str, clip: str) -> float:
 def warm_latency_ms(runtime: str, clips: list[str]) -> float:
     """Median milliseconds to read, featurise and recognise one clip, the model already loaded."""
     model = open_model(Path("models"), runtime)
-    recognise(model, model_input(model, *load(clips[0]))[None])  # first call warms up the runtime
+    recognise(model, model_input(model, *load_audio(clips[0], MIN_SECONDS))[None])  # first call warms up the runtime
     times = []
     for clip in clips:
         start = time.perf_counter()
-        recognise(model, model_input(model, *load(clip))[None])
+        recognise(model, model_input(model, *load_audio(clip, MIN_SECONDS))[None])
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
 
@@ -49,9 +53,9 @@ def warm_latency_ms(runtime: str, clips: list[str]) -> float:
 def batch_clips_per_second(runtime: str, clips: list[str]) -> float:
     """Clips per second to read and featurise all `clips` and recognise them in one batch."""
     model = open_model(Path("models"), runtime)
-    recognise(model, model_input(model, *load(clips[0]))[None])
+    recognise(model, model_input(model, *load_audio(clips[0], MIN_SECONDS))[None])
     start = time.perf_counter()
-    recognise(model, np.stack([model_input(model, *load(clip)) for clip in clips]))
+    recognise(model, np.stack([model_input(model, *load_audio(clip, MIN_SECONDS)) for clip in clips]))
     return len(clips) / (time.perf_counter() - start)
 
 

@@ -11,10 +11,25 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchmarks.corpus import make_corpus
+from digits.params import IngestParams, S, load
+from tests.corpus import make_corpus
 
 PROJECT = Path(__file__).resolve().parents[1]
 FSDD = PROJECT.parent / "shared" / "data" / "fsdd" / "recordings"
+
+
+def params_of(kind: type[S], **changes: object) -> S:
+    """Section `kind` of the project's params.yaml with `changes`, validated."""
+    return kind.model_validate({**load(kind, PROJECT / "params.yaml").model_dump(), **changes})
+
+
+def ingest_into(out: Path, **changes: object) -> Path:
+    """Run the ingest stage with the project's params and `changes` (e.g. `data_dir`), writing into the folder
+    `out`; returns the manifest's path."""
+    from stages.ingest import run
+
+    run(params_of(IngestParams, **changes), out / "manifest.parquet", out / "rejects.parquet", out / "data_report.json")
+    return out / "manifest.parquet"
 
 
 def same_files(a: Path, b: Path) -> bool:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from benchmarks.corpus import synth_clip
-from stages.audio import read_audio, read_pcm16_wav
+from digits.audio import read_audio, read_pcm16_wav
 from tests.conftest import FSDD
+from tests.corpus import synth_clip
 
 STEREO = np.stack([synth_clip(3, 0, 0), -synth_clip(3, 0, 0)], axis=1)
 

@@ -1,13 +1,9 @@
 """Whose voice makes a copy's babble: the clip's own speaker, or one other speaker drawn per copy."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import pytest
 
-from stages import DigitsError
-from stages.augment import babble_pools, babble_voice, run
+from digits.augmentation import babble_pools, babble_voice
 
 
 def test_own_babble_is_the_speakers_voice_and_other_never_is() -> None:
@@ -27,15 +23,3 @@ def test_babble_is_made_of_train_split_clips_only() -> None:
 
 def test_other_babble_falls_back_to_the_speaker_when_alone() -> None:
     assert babble_voice("a", ["a"], "other", np.random.default_rng(0)) == "a"
-
-
-def test_an_unknown_babble_source_is_refused_before_any_work(tmp_path: Path) -> None:
-    with pytest.raises(DigitsError, match="babble_from must be one of own, other: 'everyone'"):
-        run({"babble_from": "everyone"}, tmp_path / "missing.parquet", tmp_path / "missing", tmp_path / "out")
-    assert not (tmp_path / "out").exists()
-
-
-def test_an_unknown_babble_snr_is_refused_before_any_work(tmp_path: Path) -> None:
-    with pytest.raises(DigitsError, match="babble_snr must be one of total, per_talker: 'loudest'"):
-        run({"babble_from": "other", "babble_snr": "loudest"}, tmp_path / "m.parquet", tmp_path / "f", tmp_path / "out")
-    assert not (tmp_path / "out").exists()

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages import DigitsError
-from stages.crossval import held_out_speakers, top_confusions
-from stages.train import training_set
+from digits import DigitsError
+from digits.scoring import held_out_speakers, top_confusions
+from digits.training import training_set
 
 
 def keys_of(speakers: list[str]) -> pd.DataFrame:

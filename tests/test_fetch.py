@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stages import DigitsError
-from stages.fetch import fetch, read_lock
+from digits import DigitsError
+from digits.fetching import fetch, read_lock
 
 FILES = {"0_a_0.wav": b"RIFF zero", "1_a_0.wav": b"RIFF one", "2_b_3.wav": b"RIFF two"}
 LOCK = {name: hashlib.sha256(data).hexdigest() for name, data in FILES.items()}
@@ -115,6 +115,6 @@ def test_shipped_lock_matches_the_shared_copy() -> None:
     shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "sha256sums.txt"
     if not shared.is_file():
         pytest.skip(f"no shared FSDD copy at {shared}")
-    shipped = read_lock(Path(__file__).resolve().parents[1] / "stages" / "fsdd-v1.0.10.sha256")
+    shipped = read_lock(Path(__file__).resolve().parents[1] / "data" / "fsdd-v1.0.10.sha256")
     assert shipped == read_lock(shared)
     assert len(shipped) == 3000

@@ -1,13 +1,12 @@
 import json
+from dataclasses import replace
 
 import librosa
 import numpy as np
 import pytest
 import soundfile as sf
 
-from benchmarks.corpus import synth_clip
-from stages import DigitsError
-from stages.frontend import (
+from digits.frontend import (
     FeatureParams,
     delta,
     equal_frames,
@@ -26,9 +25,11 @@ from stages.frontend import (
     trim_bounds,
     trim_silence,
 )
-from tests.conftest import FSDD
+from digits.params import FeaturesParams
+from tests.conftest import FSDD, params_of
+from tests.corpus import synth_clip
 
-P = FeatureParams()
+P = replace(FeatureParams.of(params_of(FeaturesParams)), test_speeds=())
 
 
 def close(a: np.ndarray, b: np.ndarray) -> float:
@@ -37,7 +38,7 @@ def close(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_extract_gives_fixed_shapes_whatever_the_length() -> None:
-    for p in (P, FeatureParams(test_speeds=(0.9, 1.1))):
+    for p in (P, replace(P, test_speeds=(0.9, 1.1))):
         for seconds in (0.01, 0.3, 2.5):
             matrix, summary = extract(np.random.default_rng(0).normal(0, 0.1, int(8000 * seconds)), 8000, p)
             assert matrix.shape == (len(p.speeds), p.n_mfcc, p.frames)
@@ -54,7 +55,7 @@ def tone(hz: float, seconds: float) -> np.ndarray:
 
 def test_a_test_view_is_the_clip_played_at_its_speed() -> None:
     """At half speed, a 1 kHz tone of 0.3 s sounds like a 500 Hz tone of 0.6 s; view 0 is the clip itself."""
-    p = FeatureParams(test_speeds=(0.5,), length="crop", frames=64)
+    p = replace(P, test_speeds=(0.5,), length="crop", frames=64)
     matrices, summaries = extract_views([(tone(1000, 0.3), 8000)], p)
     slow_summary = extract_batch([(tone(500, 0.6), 8000)], p)[1]
     assert close(summaries[0, 1], slow_summary[0]) < 0.05 < close(summaries[0, 0], slow_summary[0])
@@ -62,13 +63,10 @@ def test_a_test_view_is_the_clip_played_at_its_speed() -> None:
 
 
 def test_feature_params_survive_json_with_their_test_speeds() -> None:
-    p = FeatureParams(test_speeds=[0.9, 1.1])
+    p = replace(P, test_speeds=[0.9, 1.1])
     stored = json.loads(json.dumps(p.to_dict()))
     assert stored["test_speeds"] == [0.9, 1.1] and stored == p.to_dict()
     assert FeatureParams(**stored) == p and p.speeds == (1.0, 0.9, 1.1)
-    for wrong in ([0.0], [-1.0], [3.0]):
-        with pytest.raises(DigitsError, match="test_speeds"):
-            FeatureParams(test_speeds=wrong)
 
 
 def clips() -> list[np.ndarray]:
@@ -174,10 +172,10 @@ def test_resize_frames_interpolates_each_row_linearly(length: int) -> None:
 
 def test_length_policy_is_chosen_by_params() -> None:
     m = np.tile(np.arange(40, dtype=np.float32), (2, 1))
-    assert fixed_length(m, FeatureParams(frames=20, length="crop"))[0, 0] == 10
-    assert fixed_length(m, FeatureParams(frames=20, length="resize"))[0, -1] == 39
+    assert fixed_length(m, replace(P, frames=20, length="crop"))[0, 0] == 10
+    assert fixed_length(m, replace(P, frames=20, length="resize"))[0, -1] == 39
     with pytest.raises(ValueError, match="unknown length policy"):
-        fixed_length(m, FeatureParams(length="stretch"))
+        fixed_length(m, replace(P, length="stretch"))
 
 
 def test_a_batch_of_any_clips_gives_each_what_it_gets_alone() -> None:

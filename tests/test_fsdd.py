@@ -12,11 +12,11 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from stages.features import load_features
+from digits.params import FeaturesParams
+from digits.table import load_features
 from stages.features import run as run_features
-from stages.ingest import run as ingest
 from tests.badfiles import make_bad_corpus
-from tests.conftest import FSDD, Project, same_files
+from tests.conftest import FSDD, Project, ingest_into, params_of, same_files
 
 pytestmark = pytest.mark.skipif(not FSDD.is_dir(), reason=f"no FSDD copy at {FSDD} (shared/ is not beside the project)")
 DIGITS = str(Path(sys.executable).parent / "digits")
@@ -138,7 +138,7 @@ def test_pipeline_on_fsdd_random_split(
 
     # The Dask engine (a LocalCluster of 2 worker processes) writes the very files the local engine wrote.
     monkeypatch.chdir(root)  # the manifest's paths are relative to the project
-    features = {**project.params()["features"], "engine": "dask", "workers": 2}
+    features = params_of(FeaturesParams, engine="dask", workers=2)
     run_features(features, Path("data/manifest.parquet"), tmp_path / "dask-features")
     assert same_files(root / "data" / "features", tmp_path / "dask-features")
 
@@ -152,13 +152,12 @@ def test_bad_files_among_good_ones_are_accounted_for(fsdd: tuple[Project, str], 
     for path in good:
         shutil.copy(path, root / path.name)
     verdicts = make_bad_corpus(root, good)
-    params = {**project.params()["ingest"], "data_dir": str(root)}
-    ingest(params, tmp_path / "data", tmp_path / "metrics")
-    report = json.loads((tmp_path / "metrics" / "data_report.json").read_text())
+    ingest_into(tmp_path / "data", data_dir=str(root))
+    report = json.loads((tmp_path / "data" / "data_report.json").read_text())
     usable = [name for name, verdict in verdicts.items() if verdict is None]
     assert report["found"] == len(good) + len(verdicts) == report["accepted"] + report["rejected"]
     assert report["accepted"] == len(good) + len(usable)
-    run_features(project.params()["features"], tmp_path / "data" / "manifest.parquet", tmp_path / "features")
+    run_features(params_of(FeaturesParams), tmp_path / "data" / "manifest.parquet", tmp_path / "features")
     keys, matrix, summary, _ = load_features(tmp_path / "features")
     assert len(keys) == report["accepted"] and np.isfinite(matrix).all() and np.isfinite(summary).all()
 

@@ -9,21 +9,21 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from benchmarks.corpus import make_corpus, synth_clip
-from stages import DigitsError
-from stages.ingest import run
+from digits import DigitsError
 from tests.badfiles import make_bad_corpus
+from tests.conftest import ingest_into
+from tests.corpus import make_corpus, synth_clip
 
 PARAMS = {"layout": "auto", "split": "random", "test_size": 0.2, "val_size": 0.1, "test_speakers": [], "seed": 0}
 PARAMS |= {"min_seconds": 0.05, "max_seconds": 10.0}
 
 
 def ingest(root: Path, tmp_path: Path, **params) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    run({**PARAMS, "data_dir": str(root), **params}, tmp_path / "data", tmp_path / "metrics")
+    ingest_into(tmp_path / "data", **{**PARAMS, "data_dir": str(root), **params})
     return (
         pd.read_parquet(tmp_path / "data" / "manifest.parquet"),
         pd.read_parquet(tmp_path / "data" / "rejects.parquet"),
-        json.loads((tmp_path / "metrics" / "data_report.json").read_text()),
+        json.loads((tmp_path / "data" / "data_report.json").read_text()),
     )
 
 

@@ -52,7 +52,7 @@ def test_train_killed_mid_run_then_rerun_gives_the_uninterrupted_outputs(project
     seen = []
     for line in run.stdout:
         seen.append(line)
-        if line.startswith("Epoch 3/41"):
+        if line.startswith("epoch 3/41"):
             os.killpg(run.pid, signal.SIGKILL)  # dvc and the training process, mid-epoch
             break
     run.wait(60)

@@ -1,6 +1,6 @@
 import pytest
 
-from stages.layouts import Label, parse
+from digits.layouts import Label, parse
 
 
 @pytest.mark.parametrize(

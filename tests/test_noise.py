@@ -1,12 +1,9 @@
 """The noise stage's test noises: speech-shaped noise has the spectrum of its speech and no words."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from stages import DigitsError
-from stages.noise import coloured_noise, long_term_spectrum, noisy_batch, run
+from digits.perturb import coloured_noise, long_term_spectrum, noisy_batch
 
 
 def test_long_term_spectrum_peaks_where_the_speech_has_its_energy() -> None:
@@ -32,17 +29,11 @@ def test_noisy_batch_mixes_each_clip_at_the_snr(kind: str) -> None:
     rng = np.random.default_rng(0)
     clips = [rng.standard_normal(n).astype(np.float32) for n in (3000, 5000)]
     pool = [rng.standard_normal(4000).astype(np.float32) for _ in range(6)]
-    for clean, noisy in zip(clips, noisy_batch(clips, kind, 5.0, pool, rng), strict=True):
+    for clean, noisy in zip(clips, noisy_batch(clips, kind, 5.0, pool, rng, 5), strict=True):
         snr = 10 * np.log10(np.mean(clean**2) / np.mean((noisy - clean) ** 2))
         assert snr == pytest.approx(5.0, abs=0.01)
 
 
 def test_noisy_batch_names_the_kinds_it_knows() -> None:
-    with pytest.raises(DigitsError, match="speech_shaped"):
-        noisy_batch([np.ones(100, np.float32)], "pink", 0.0, [], np.random.default_rng(0))
-
-
-def test_the_stage_refuses_fewer_than_one_draw(tmp_path: Path) -> None:
-    params = {"kinds": ["white"], "snr_db": [0], "babble_pool": 10, "draws": 0, "seed": 0}
-    with pytest.raises(DigitsError, match="must be at least 1"):
-        run(params, manifest=tmp_path / "missing.parquet", model_dir=tmp_path)
+    with pytest.raises(ValueError, match="speech_shaped"):
+        noisy_batch([np.ones(100, np.float32)], "pink", 0.0, [], np.random.default_rng(0), 5)

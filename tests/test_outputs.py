@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from stages import replacing_dir
+from digits import replacing_dir
 
 
 def test_a_failed_stage_leaves_the_old_output_and_no_partial(tmp_path: Path) -> None:
@@ -30,11 +30,28 @@ def test_a_model_carrying_python_code_is_refused(tmp_path: Path) -> None:
     """Keras safe mode: a saved Lambda layer (arbitrary code) is not deserialised, let alone run."""
     import keras
 
-    from stages import DigitsError
-    from stages.models import load, save
+    from digits import DigitsError
+    from digits.runtime import KerasModel
+    from digits.training import save_model
 
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
-    save(model, {"kind": "mlp", "input": "summary"}, tmp_path)
+    save_model(model, {"kind": "mlp", "input": "summary"}, tmp_path / "model.keras", tmp_path / "model.json")
     with pytest.raises(DigitsError, match="cannot load the model"):
-        load(tmp_path)
+        KerasModel.load(tmp_path)
+
+
+def test_a_saved_model_has_the_same_bytes_every_time(tmp_path: Path) -> None:
+    """The `.keras` zip keeps no save time: saving the same model twice, a few seconds apart, gives one file."""
+    import time
+
+    import keras
+
+    from digits.training import save_model
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    save_model(model, {}, tmp_path / "a.keras", tmp_path / "a.json")
+    time.sleep(2.1)  # zip times have a resolution of 2 s
+    save_model(model, {}, tmp_path / "b.keras", tmp_path / "b.json")
+    assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
+    assert keras.models.load_model(tmp_path / "b.keras").count_params() == model.count_params()

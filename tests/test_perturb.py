@@ -3,8 +3,24 @@
 import numpy as np
 import pytest
 
-from benchmarks.corpus import synth_clip
-from stages.perturb import add_noise, babble, change_speed, perturb, shift_pitch, spec_augment, white_noise
+from digits.params import AugmentParams, SpecAugmentParams
+from digits.perturb import add_noise, babble, change_speed, perturb, shift_pitch, spec_augment, white_noise
+from tests.conftest import params_of
+from tests.corpus import synth_clip
+
+NONE = {"speed": 0.0, "pitch": 0.0, "noise_prob": 0.0}  # no perturbation at all
+
+
+def settings(**changes: object) -> AugmentParams:
+    """The augment params with `changes`."""
+    return params_of(AugmentParams, **changes)
+
+
+def masks(**changes: int) -> SpecAugmentParams:
+    """SpecAugment params: nothing but `changes`."""
+    return SpecAugmentParams(
+        **{"shift": 0, "time_masks": 0, "time_width": 0, "freq_masks": 0, "freq_width": 0, **changes}
+    )
 
 
 @pytest.mark.parametrize("snr_db", [20.0, 5.0, 0.0, -5.0])
@@ -34,24 +50,26 @@ def test_change_speed_shortens_or_lengthens_and_shift_pitch_keeps_duration() -> 
 
 def test_perturb_is_seeded_and_zero_settings_change_nothing() -> None:
     y, pool = synth_clip(7, 0, 0), [synth_clip(d, 0, 1) for d in range(10)]
-    settings = {"speed": 0.15, "pitch": 2.0, "noise_prob": 1.0, "snr_db": (0, 30)}
-    first, noise = perturb(y, 8000, np.random.default_rng([1, 2]), pool, **settings)
-    again, _ = perturb(y, 8000, np.random.default_rng([1, 2]), pool, **settings)
-    other, _ = perturb(y, 8000, np.random.default_rng([1, 3]), pool, **settings)
+    p = settings(speed=0.15, pitch=2.0, noise_prob=1.0, snr_db=(0, 30))
+    first, noise = perturb(y, 8000, np.random.default_rng([1, 2]), pool, p)
+    again, _ = perturb(y, 8000, np.random.default_rng([1, 2]), pool, p)
+    other, _ = perturb(y, 8000, np.random.default_rng([1, 3]), pool, p)
     assert np.array_equal(first, again) and not np.array_equal(first, other) and noise in ("white", "babble")
-    unchanged, noise = perturb(y, 8000, np.random.default_rng(0), pool)
+    unchanged, noise = perturb(y, 8000, np.random.default_rng(0), pool, settings(**NONE))
     assert np.array_equal(unchanged, y) and noise == ""
 
 
 def test_perturb_mixes_babble_or_white_noise_by_share() -> None:
     y, pool = synth_clip(7, 0, 0), [synth_clip(d, 0, 1) for d in range(10)]
     kinds = [
-        perturb(y, 8000, np.random.default_rng(seed), pool, noise_prob=1.0, babble_share=share, talkers=(1, 6))[1]
+        perturb(
+            y, 8000, np.random.default_rng(seed), pool, settings(noise_prob=1.0, babble_share=share, talkers=(1, 6))
+        )[1]
         for share in (0.0, 1.0)
         for seed in range(5)
     ]
     assert kinds == ["white"] * 5 + ["babble"] * 5
-    assert perturb(y, 8000, np.random.default_rng(0), [], noise_prob=1.0, babble_share=1.0)[1] == "white"
+    assert perturb(y, 8000, np.random.default_rng(0), [], settings(noise_prob=1.0, babble_share=1.0))[1] == "white"
 
 
 @pytest.mark.parametrize(
@@ -60,15 +78,15 @@ def test_perturb_mixes_babble_or_white_noise_by_share() -> None:
 )
 def test_babble_snr_is_of_the_whole_babble_or_each_talker(babble_snr: str, talkers: int, expected_db: float) -> None:
     y, pool = synth_clip(7, 0, 0), [synth_clip(d, 0, 1) for d in range(10)]
-    settings = {"noise_prob": 1.0, "babble_share": 1.0, "snr_db": (6.0, 6.0), "talkers": (talkers, talkers)}
-    noisy, kind = perturb(y, 8000, np.random.default_rng(0), pool, babble_snr=babble_snr, **settings)
+    p = settings(speed=0.0, pitch=0.0, noise_prob=1.0, babble_share=1.0, snr_db=(6.0, 6.0), talkers=(talkers, talkers))
+    noisy, kind = perturb(y, 8000, np.random.default_rng(0), pool, p.model_copy(update={"babble_snr": babble_snr}))
     measured = 10 * np.log10(np.mean(y**2) / np.mean((noisy - y) ** 2))
     assert kind == "babble" and measured == pytest.approx(expected_db, abs=0.01)
 
 
 def test_spec_augment_masks_within_limits_and_leaves_the_input_alone() -> None:
     x = np.ones((50, 20, 32), np.float32)
-    masked = spec_augment(x, np.random.default_rng(0), time_masks=1, time_width=4, freq_masks=1, freq_width=3)
+    masked = spec_augment(x, np.random.default_rng(0), masks(time_masks=1, time_width=4, freq_masks=1, freq_width=3))
     assert np.all(x == 1)
     zero_frames = (masked == 0).all(axis=1).sum(axis=1)
     zero_coefficients = (masked == 0).all(axis=2).sum(axis=1)
@@ -78,6 +96,6 @@ def test_spec_augment_masks_within_limits_and_leaves_the_input_alone() -> None:
 
 def test_spec_augment_shift_rolls_in_time() -> None:
     x = np.arange(32, dtype=np.float32)[None, None].repeat(20, axis=1)
-    rolled = spec_augment(x, np.random.default_rng(3), shift=3)
+    rolled = spec_augment(x, np.random.default_rng(3), masks(shift=3))
     offset = int(np.argmin(rolled[0, 0]))
     assert offset in {0, 1, 2, 3, 29, 30, 31} and np.array_equal(rolled[0, 5], np.roll(x[0, 5], offset))

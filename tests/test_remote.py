@@ -17,8 +17,8 @@ import pytest
 import soundfile as sf
 import yaml
 
-from benchmarks.corpus import synth_clip
 from tests.conftest import Project, synthetic_project
+from tests.corpus import synth_clip
 
 OUTS = ["data/raw", "data/manifest.parquet", "data/rejects.parquet", "data/features", "data/augmented", "models"]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from stages.runtime import combine_views, view_probabilities
+from digits.recognise import combine_views, view_probabilities
 
 
 def test_each_clip_gets_the_probabilities_of_its_own_views_in_one_batch() -> None:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from stages.splits import FSDD_TEST_TAKES, assign_splits
+from digits.splits import FSDD_TEST_TAKES, assign_splits
 
 LABELS = np.repeat(np.arange(10), 60)
 SPEAKERS = np.tile(np.repeat(["ann", "bob", "cyd"], 20), 10).astype(object)

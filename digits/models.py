@@ -1,13 +1,7 @@
-"""Keras model builders. Each takes the training inputs (to adapt its normalisation) and params."""
-
-import json
-from pathlib import Path
+"""Keras model builders. Each takes the training inputs (to adapt its normalisation) and its params."""
 
 import keras
 import numpy as np
-
-from stages import DigitsError, replacing_file
-from stages.runtime import META_FILE, MODEL_FILE
 
 # Which feature column each model kind reads.
 INPUTS = {"cnn": "mfcc", "mlp": "summary"}
@@ -49,27 +43,8 @@ def build_cnn(x_train: np.ndarray, filters: list[int], kernel_size: int, dropout
 BUILDERS = {"cnn": build_cnn, "mlp": build_mlp}
 
 
-def build(kind: str, x_train: np.ndarray, **params) -> keras.Model:
-    """Build the model `kind` (see `BUILDERS`) with its own params."""
+def build(kind: str, x_train: np.ndarray, params: dict) -> keras.Model:
+    """Build the model `kind` (see `BUILDERS`) with its own params (keyword arguments of its builder)."""
     if kind not in BUILDERS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(BUILDERS)}")
     return BUILDERS[kind](x_train, **params)
-
-
-def save(model: keras.Model, meta: dict, out_dir: Path) -> None:
-    """Write `model.keras` and `model.json` (kind, input, feature params) into `out_dir`, each atomically."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with replacing_file(out_dir / MODEL_FILE) as partial:
-        model.save(partial)
-    with replacing_file(out_dir / META_FILE) as partial:
-        partial.write_text(json.dumps(meta, indent=2) + "\n")
-
-
-def load(model_dir: Path) -> tuple[keras.Model, dict]:
-    """(model, meta) saved by `save`; Keras safe mode refuses serialised Python code."""
-    try:
-        meta = json.loads((model_dir / META_FILE).read_text())
-        model = keras.models.load_model(model_dir / MODEL_FILE, safe_mode=True)
-    except (OSError, ValueError) as err:
-        raise DigitsError(f"cannot load the model in {model_dir}: {err}") from err
-    return model, meta

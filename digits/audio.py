@@ -2,13 +2,15 @@
 
 import io
 import struct
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 
-from stages.frontend import to_mono
+from digits import DigitsError
+from digits.frontend import resample, to_mono
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg"})
 
@@ -86,3 +88,20 @@ def decode(data: bytes, min_seconds: float, max_seconds: float | None) -> tuple[
     if problem:
         raise ValueError(problem)
     return y, sr
+
+
+def read_clip(path: str | Path) -> tuple[np.ndarray, int]:
+    """(audio, sample rate) of a manifest clip; a DigitsError if it cannot be read."""
+    try:
+        return read_audio(path)
+    except (OSError, RuntimeError) as err:
+        raise DigitsError(f"cannot read {path}: {err}") from err
+
+
+def read_clips(paths: Iterable[str], sample_rate: int) -> list[np.ndarray]:
+    """The manifest clips at `paths` as mono audio at `sample_rate`."""
+    clips = []
+    for path in paths:
+        y, sr = read_clip(path)
+        clips.append(resample(to_mono(y), sr, sample_rate))
+    return clips

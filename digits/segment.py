@@ -11,19 +11,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.frontend import frames
+from digits.frontend import frames
 
 
 @dataclass(frozen=True)
 class PauseParams:
-    """Settings of `split_at_pauses`; the defaults suit clips like FSDD's, with pauses ≥ 0.25 s."""
+    """Settings of `split_at_pauses` (params.yaml's `predict.sequence`)."""
 
-    frame: float = 0.02  # analysis frame and hop, seconds
-    threshold_db: float = 6.0
-    range_db: float = 40.0
-    min_pause: float = 0.2
-    min_digit: float = 0.12
-    margin: float = 0.05
+    frame: float  # analysis frame and hop, seconds
+    threshold_db: float
+    range_db: float
+    min_pause: float
+    min_digit: float
+    margin: float
 
 
 def frame_levels(y: np.ndarray, frame_length: int) -> np.ndarray:
@@ -32,7 +32,7 @@ def frame_levels(y: np.ndarray, frame_length: int) -> np.ndarray:
     return 10 * np.log10(np.maximum(power, 1e-12))
 
 
-def split_at_pauses(y: np.ndarray, sr: int, p: PauseParams = PauseParams()) -> list[tuple[int, int]]:
+def split_at_pauses(y: np.ndarray, sr: int, p: PauseParams) -> list[tuple[int, int]]:
     """`(start, end)` sample ranges of the digits in mono audio `y`, in order."""
     if len(y) == 0:
         return []

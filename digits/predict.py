@@ -14,13 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.audio import AUDIO_EXTENSIONS, decode
-from stages.frontend import FeatureParams, extract, select_input, to_mono
-from stages.runtime import KerasModel, OnnxModel, combine_views, view_probabilities
-from stages.segment import PauseParams, split_at_pauses
+from digits.audio import AUDIO_EXTENSIONS, decode
+from digits.frontend import FeatureParams, extract, select_input, to_mono
+from digits.recognise import Model, recognise
+from digits.segment import PauseParams, split_at_pauses
 
 STDIN = "-"
-MIN_SECONDS = 0.05  # shorter inputs are refused, as with ingest.min_seconds
 
 
 @dataclass
@@ -45,8 +44,9 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
             yield path
 
 
-def load(path: str) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and rate of a file, or of the bytes on standard input for `-`.
+def load(path: str, min_seconds: float) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and rate of a file, or of the bytes on standard input for `-`, at least `min_seconds`
+    long.
 
     Raises `ValueError` with a reason meant for the user when the input is not usable audio.
     """
@@ -60,7 +60,7 @@ def load(path: str) -> tuple[np.ndarray, int]:
                 data = file.read()
     except OSError as err:
         raise ValueError(f"cannot open: {(err.strerror or str(err)).lower()}") from None
-    y, sr = decode(data, MIN_SECONDS, None)  # the longest: see `predict`
+    y, sr = decode(data, min_seconds, None)  # the longest: see `predict`
     return to_mono(y), sr
 
 
@@ -73,31 +73,27 @@ def scored(probabilities: np.ndarray) -> dict:
     }
 
 
-def model_input(model: OnnxModel | KerasModel, y: np.ndarray, sr: int) -> np.ndarray:
+def model_input(model: Model, y: np.ndarray, sr: int) -> np.ndarray:
     """What `model` reads for audio `y` at `sr` Hz, one row per view: `extract` with the model's feature params."""
     matrix, summary = extract(y, sr, FeatureParams(**model.meta["feature_params"]))
     return select_input(model.meta["input"], matrix, summary)
 
 
-def recognise(model: OnnxModel | KerasModel, views: np.ndarray) -> np.ndarray:
-    """Class probabilities `(n, 10)` of clips given as views `(n, views, ...)`, combined over each clip's views."""
-    return combine_views(view_probabilities(model.probabilities, views))
-
-
 def predict(
-    model: OnnxModel | KerasModel,
+    model: Model,
     paths: Iterable[str],
-    max_seconds: float = 10.0,
+    seconds: tuple[float, float],
     sequence: PauseParams | None = None,
 ) -> Iterator[Prediction]:
-    """A `Prediction` per input of `expand(paths)`, in order.
+    """A `Prediction` per input of `expand(paths)`, in order; `seconds`: (shortest, longest) single digit.
 
-    Without `sequence` each input is one spoken digit, at most `max_seconds` long. With it, each
-    input is split at pauses by `split_at_pauses` and every part recognised.
+    Without `sequence` each input is one spoken digit. With it, each input is split at pauses by
+    `split_at_pauses` and every part recognised.
     """
+    min_seconds, max_seconds = seconds
     for path in expand(paths):
         try:
-            y, sr = load(path)
+            y, sr = load(path, min_seconds)
         except ValueError as err:
             yield Prediction(path, error=str(err))
             continue
@@ -107,13 +103,13 @@ def predict(
                     path, error=f"{len(y) / sr:.1f} s long, over {max_seconds:g} s for one digit (see --sequence)"
                 )
                 continue
-            yield Prediction(path, **scored(recognise(model, model_input(model, y, sr)[None])[0]))
+            yield Prediction(path, **scored(recognise(model, model_input(model, y, sr)[None])[0][0]))
             continue
         parts = split_at_pauses(y, sr, sequence)
         if not parts:
             yield Prediction(path, error="no speech found")
             continue
-        rows = recognise(model, np.stack([model_input(model, y[start:end], sr) for start, end in parts]))
+        rows, _ = recognise(model, np.stack([model_input(model, y[start:end], sr) for start, end in parts]))
         segments = [
             {"start": round(start / sr, 3), "end": round(end / sr, 3), **scored(row)}
             for (start, end), row in zip(parts, rows, strict=True)

@@ -1,6 +1,6 @@
 """Synthetic spoken-digit corpora in the FSDD layout, for tests and for benchmarks at any scale.
 
-    python -m benchmarks.corpus DIR --clips 100000
+    python -m tests.corpus DIR --clips 100000
 
 writes `DIR/{digit}_s{speaker}_{take}.wav` (8 kHz, 16-bit), 0.3-0.5 s "utterances" of two gliding
 tones whose frequencies depend on the digit and the speaker. Not speech: a stand-in with FSDD's

@@ -19,37 +19,31 @@ import scipy.fft
 import soxr
 from numpy.lib.stride_tricks import as_strided
 
-from stages import DigitsError
-
 
 @dataclass(frozen=True)
 class FeatureParams:
-    """Front-end settings; defaults suit 8 kHz speech (32 ms windows, 10 ms hop)."""
+    """Front-end settings (params.yaml's `features`, validated there), as stored with features and models."""
 
-    sample_rate: int = 8000
-    n_fft: int = 256
-    hop_length: int = 80
-    n_mels: int = 40
-    n_mfcc: int = 20
-    fmin: float = 20.0
-    fmax: float = 4000.0
-    trim_db: float = 40.0
-    frames: int = 32
-    length: str = "resize"
-    segments: int = 3
-    test_speeds: tuple[float, ...] = ()
+    sample_rate: int
+    n_fft: int
+    hop_length: int
+    n_mels: int
+    n_mfcc: int
+    fmin: float
+    fmax: float
+    trim_db: float
+    frames: int
+    length: str
+    segments: int
+    test_speeds: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        speeds = tuple(float(s) for s in self.test_speeds)
-        if not all(0.5 <= s <= 2 for s in speeds):
-            raise DigitsError(f"features.test_speeds must be playback speeds from 0.5 to 2, e.g. [0.9, 1.1]: {speeds}")
-        object.__setattr__(self, "test_speeds", speeds)
+        object.__setattr__(self, "test_speeds", tuple(float(s) for s in self.test_speeds))
 
     @classmethod
-    def from_dict(cls, params: dict) -> FeatureParams:
-        """Build from a params section, ignoring keys that are not front-end settings."""
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in params.items() if k in names})
+    def of(cls, section: object) -> FeatureParams:
+        """The front-end settings of a params section that has them (params.yaml's `features`) among others."""
+        return cls(**{name: getattr(section, name) for name in cls.__dataclass_fields__})
 
     def to_dict(self) -> dict:
         """The params as plain JSON types (`test_speeds` a list), as stored with features and models."""

@@ -1,28 +1,32 @@
-"""A trained model ready to predict: ONNX Runtime when the model was exported, else Keras.
+"""A trained model ready to predict, through one wrapper: ONNX Runtime when the model was exported, else Keras.
 
-Kept light on purpose: importing this module (or `stages.predict`) pulls in neither TensorFlow
+Kept light on purpose: importing this module (or `digits.predict`) pulls in neither TensorFlow
 nor librosa, so a cold `digits predict` on the exported model starts in a fraction of a second.
+Both wrappers have `meta` (the `model.json` written with the model) and `probabilities(x)`.
 """
 
 import hashlib
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from stages import DigitsError
+from digits import DigitsError
 
 MODEL_FILE = "model.keras"
 META_FILE = "model.json"
 ONNX_FILE = "model.onnx"
 ONNX_META_KEY = "digits"  # ONNX metadata entry holding model.json plus the source model's SHA-256
 RUNTIMES = ("auto", "onnx", "keras")
+BATCH = 256  # rows per inference call of the Keras model
 
 
 class OnnxModel:
     """An exported model run by ONNX Runtime; `meta` is the `model.json` stored inside it."""
+
+    runtime = "onnx"
 
     def __init__(self, path: Path) -> None:
         import onnxruntime
@@ -35,7 +39,6 @@ class OnnxModel:
         except (KeyError, ValueError, RuntimeError, onnxruntime.capi.onnxruntime_pybind11_state.Fail) as err:
             raise DigitsError(f"cannot load the ONNX model {path}: {err}") from err
         self.input = self.session.get_inputs()[0].name
-        self.runtime = "onnx"
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities `(n, 10)` of a batch of model inputs."""
@@ -43,34 +46,31 @@ class OnnxModel:
 
 
 class KerasModel:
-    """The Keras model saved by `digits train` (loads TensorFlow)."""
+    """A Keras model (loads TensorFlow) with its `meta`: one saved by `digits train`, or one just trained."""
 
-    def __init__(self, model_dir: Path) -> None:
-        from stages.models import load
+    runtime = "keras"
 
-        self.model, self.meta = load(model_dir)
-        self.runtime = "keras"
+    def __init__(self, model: Any, meta: dict) -> None:
+        self.model, self.meta = model, meta
+
+    @classmethod
+    def load(cls, model_dir: Path) -> "KerasModel":
+        """The model saved in `model_dir`; Keras safe mode refuses serialised Python code."""
+        import keras
+
+        try:
+            meta = json.loads((model_dir / META_FILE).read_text())
+            model = keras.models.load_model(model_dir / MODEL_FILE, safe_mode=True)
+        except (OSError, ValueError) as err:
+            raise DigitsError(f"cannot load the model in {model_dir}: {err}") from err
+        return cls(model, meta)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities `(n, 10)` of a batch of model inputs."""
-        return np.asarray(self.model.predict_on_batch(np.asarray(x, dtype=np.float32)))
-
-
-def view_probabilities(probabilities: Callable[[np.ndarray], np.ndarray], views: np.ndarray) -> np.ndarray:
-    """Class probabilities `(n, views, 10)` of clips given as views `(n, views, ...)` (see `extract_views`),
-    all through `probabilities` as one batch.
-    """
-    n, count = views.shape[:2]
-    return probabilities(views.reshape(n * count, *views.shape[2:])).reshape(n, count, -1)
-
-
-def combine_views(probabilities: np.ndarray) -> np.ndarray:
-    """Each clip's class probabilities `(n, 10)` from those of its views `(n, views, 10)`: their geometric
-    mean, renormalised (a class must suit every view; it beat the plain mean in leave-one-speaker-out runs).
-    """
-    log_mean = np.log(np.maximum(probabilities, 1e-12)).mean(axis=1)
-    combined = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
-    return combined / combined.sum(axis=1, keepdims=True)
+        """Class probabilities `(n, 10)` of a batch of model inputs, `BATCH` rows per inference call."""
+        x = np.asarray(x, dtype=np.float32)
+        return np.concatenate(
+            [np.asarray(self.model.predict_on_batch(x[i : i + BATCH])) for i in range(0, len(x), BATCH)]
+        )
 
 
 def file_sha256(path: Path) -> str:
@@ -95,16 +95,16 @@ def open_model(path: Path, runtime: str = "auto") -> OnnxModel | KerasModel:
         model_dir, runtime = path.parent, {".onnx": "onnx", ".keras": "keras"}.get(path.suffix, "")
         if not runtime:
             raise DigitsError(f"{path} is not a model: expected a .onnx or .keras file or a model directory")
-        return OnnxModel(path) if runtime == "onnx" else KerasModel(model_dir)
+        return OnnxModel(path) if runtime == "onnx" else KerasModel.load(model_dir)
     onnx_file, keras_file = path / ONNX_FILE, path / MODEL_FILE
     if not onnx_file.is_file() and not keras_file.is_file():
         raise DigitsError(f"no model in {path}/: run `make run` (or `dvc repro`, or `dvc pull`) first")
     if runtime == "keras" or (runtime == "auto" and not onnx_file.is_file()):
-        return KerasModel(path)
+        return KerasModel.load(path)
     if not onnx_file.is_file():
         raise DigitsError(f"no {ONNX_FILE} in {path}/: run `dvc repro export`")
     model = OnnxModel(onnx_file)
     if runtime == "auto" and not is_current(model, keras_file):
         print(f"note: {onnx_file} is older than {keras_file} (run `dvc repro export`); using Keras", file=sys.stderr)
-        return KerasModel(path)
+        return KerasModel.load(path)
     return model

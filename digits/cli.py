@@ -1,0 +1,148 @@
+"""`digits`: the pipeline's stages, a summary of their metrics, and `digits predict`."""
+
+import importlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from digits import DigitsError, filter_native_logs
+
+app = typer.Typer(
+    help="Spoken-digit recognition: the DVC pipeline's stages "
+    "(fetch → ingest → features → augment → train → evaluate, export, crossval, noise, gallery), "
+    "a summary of their metrics, and predict.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+STAGES = {
+    "fetch": "Obtain the raw dataset, every file verified against its SHA-256 lock.",
+    "ingest": "Scan the data folder into a manifest (and rejects, with reasons) with train/val/test splits.",
+    "features": "MFCC features of every clip and its test-time views, to Parquet.",
+    "augment": "Features of perturbed copies of every clip (speed, pitch, noise), for training.",
+    "train": "Train the Keras model on the train split and its augmented copies.",
+    "evaluate": "Score the model on the test split.",
+    "export": "Export the Keras model to ONNX, checked against Keras on every clip.",
+    "crossval": "Leave-one-speaker-out accuracy of the training recipe.",
+    "noise": "Test-split accuracy in white, speech-shaped and babble noise.",
+    "gallery": "Picture a few clips as waveform, log-mel spectrogram and MFCC.",
+}
+
+
+def fail(err: DigitsError) -> None:
+    """Print a DigitsError as one line and exit with status 1."""
+    typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(1)
+
+
+def add_stage(name: str, help_text: str) -> None:
+    """`digits NAME ARGS...`: the stage as DVC runs it, `python -m stages.NAME ARGS...` (see `digits NAME --help`)."""
+
+    @app.command(
+        name,
+        short_help=help_text,
+        help=f"{help_text} The same as `python -m stages.{name}`; `digits {name} --help` names its paths.",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    )
+    def command(ctx: typer.Context) -> None:
+        from digits import stage
+
+        stage.main(importlib.import_module(f"stages.{name}").run, ctx.args, prog=f"digits {name}")
+
+
+for _name, _help in STAGES.items():
+    add_stage(_name, _help)
+
+
+@app.command()
+def summary(metrics: Annotated[Path, typer.Option(help="The metrics folder.")] = Path("metrics")) -> None:
+    """Print the pipeline's headline figures, 100 columns wide: voices never heard, test split, noise, data."""
+    from digits.summary import summarise
+
+    try:
+        typer.echo(summarise(metrics))
+    except DigitsError as err:
+        fail(err)
+
+
+@app.command()
+def predict(
+    paths: Annotated[
+        list[str], typer.Argument(help="Audio files (WAV, FLAC, OGG), directories to search, or - for standard input.")
+    ],
+    model: Annotated[Path, typer.Option(help="Model directory of the pipeline, or a .onnx / .keras file.")] = Path(
+        "models"
+    ),
+    runtime: Annotated[
+        str, typer.Option(help="auto: the ONNX export when current, else Keras | onnx | keras.")
+    ] = "auto",
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line, with all ten probabilities.")
+    ] = False,
+    sequence: Annotated[
+        bool, typer.Option("--sequence", help="Each file holds several digits: split it at pauses.")
+    ] = False,
+    params: Annotated[
+        Path, typer.Option("--params", help="Params file whose `predict` section gives the defaults below.")
+    ] = Path("params.yaml"),
+    min_seconds: Annotated[float | None, typer.Option(help="Shortest input, seconds [predict.min_seconds].")] = None,
+    max_seconds: Annotated[
+        float | None, typer.Option(help="Longest single-digit input, seconds [predict.max_seconds].")
+    ] = None,
+    min_pause: Annotated[
+        float | None, typer.Option(help="--sequence: shortest pause between digits, s [predict.sequence.min_pause].")
+    ] = None,
+    min_digit: Annotated[
+        float | None, typer.Option(help="--sequence: shortest digit, s [predict.sequence.min_digit].")
+    ] = None,
+    threshold_db: Annotated[
+        float | None, typer.Option(help="--sequence: speech above the noise floor, dB [predict.sequence.threshold_db].")
+    ] = None,
+) -> None:
+    """Print the digit spoken in each file: path, digit, confidence (tab-separated).
+
+    With --sequence, print the digits of each file and, below, each digit's start and end (s).
+    Inputs that cannot be used get one line each on stderr and the exit code is 1; the others
+    are still predicted.
+    """
+    from digits.params import PredictParams, load
+    from digits.predict import predict as recognise
+    from digits.runtime import open_model
+    from digits.segment import PauseParams
+
+    failed = 0
+    try:
+        p = load(PredictParams, params)
+        given = {"min_pause": min_pause, "min_digit": min_digit, "threshold_db": threshold_db}
+        pauses = PauseParams(**{**p.sequence.model_dump(), **{k: v for k, v in given.items() if v is not None}})
+        seconds = (
+            p.min_seconds if min_seconds is None else min_seconds,
+            p.max_seconds if max_seconds is None else max_seconds,
+        )
+        opened = open_model(model, runtime)
+        if opened.runtime == "keras":
+            filter_native_logs()
+        for result in recognise(opened, paths, seconds, pauses if sequence else None):
+            if result.error:
+                failed += 1
+                typer.echo(f"{result.path}: {result.error}", err=True)
+            elif json_lines:
+                typer.echo(json.dumps({k: v for k, v in asdict(result).items() if v is not None and v != []}))
+            elif result.segments is None:
+                typer.echo(f"{result.path}\t{result.digit}\t{result.confidence:.3f}")
+            else:
+                typer.echo(f"{result.path}\t" + " ".join(str(s["digit"]) for s in result.segments))
+                for s in result.segments:
+                    typer.echo(f"  {s['start']:.2f}-{s['end']:.2f} s\t{s['digit']}\t{s['confidence']:.3f}")
+    except DigitsError as err:
+        fail(err)
+    if failed:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,228 @@
+"""The sections of `params.yaml`, one typed, frozen object each, validated before any work.
+
+Defaults live only in `params.yaml`: every key is required here, an unknown key is refused, and
+a wrong type or an out-of-range value stops the stage with one line naming the key.
+"""
+
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal, Self, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from digits import DigitsError
+
+Count = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(gt=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class Params(BaseModel):
+    """A section (or sub-section) of `params.yaml`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # schemas built when first used
+
+
+class Section(Params):
+    """A top-level section; `name` is its key in `params.yaml`."""
+
+    name: ClassVar[str]
+
+
+class FetchParams(Section):
+    name = "fetch"
+    url: str
+    archive_root: str
+    lock: str
+    local_copy: str | None
+
+
+class IngestParams(Section):
+    name = "ingest"
+    data_dir: str
+    layout: Literal["auto", "fsdd", "audiomnist", "folders"]
+    split: Literal["random", "fsdd", "speaker"]
+    test_size: Annotated[float, Field(gt=0, lt=1)]
+    test_speakers: list[str]
+    val_size: Annotated[float, Field(ge=0, lt=1)]
+    min_seconds: Annotated[float, Field(ge=0)]
+    max_seconds: Seconds
+    seed: Count
+
+    @model_validator(mode="after")
+    def _seconds_in_order(self) -> Self:
+        if self.min_seconds >= self.max_seconds:
+            raise ValueError(f"min_seconds ({self.min_seconds}) must be under max_seconds ({self.max_seconds})")
+        return self
+
+
+class FeaturesParams(Section):
+    name = "features"
+    sample_rate: Annotated[int, Field(ge=1000, le=192_000)]
+    n_fft: Annotated[int, Field(ge=16)]
+    hop_length: Positive
+    n_mels: Positive
+    n_mfcc: Positive
+    fmin: Annotated[float, Field(ge=0)]
+    fmax: Annotated[float, Field(gt=0)]
+    trim_db: Annotated[float, Field(gt=0)]
+    frames: Annotated[int, Field(ge=2)]
+    length: Literal["resize", "crop"]
+    segments: Positive
+    test_speeds: list[Annotated[float, Field(ge=0.5, le=2)]]
+    rows_per_file: Positive
+    engine: Literal["local", "dask"]
+    workers: Count
+    scheduler: str | None
+
+    @model_validator(mode="after")
+    def _bands_fit(self) -> Self:
+        if self.n_mfcc > self.n_mels:
+            raise ValueError(f"n_mfcc ({self.n_mfcc}) cannot exceed n_mels ({self.n_mels})")
+        if not self.fmin < self.fmax <= self.sample_rate / 2:
+            raise ValueError(
+                f"need fmin < fmax <= sample_rate / 2 ({self.sample_rate / 2:g}): {self.fmin}, {self.fmax}"
+            )
+        return self
+
+
+class AugmentParams(Section):
+    name = "augment"
+    copies: Count
+    speed: Annotated[float, Field(ge=0, lt=0.5)]
+    pitch: Annotated[float, Field(ge=0, le=12)]
+    noise_prob: Share
+    babble_share: Share
+    babble_from: Literal["own", "other"]
+    talkers: tuple[Positive, Positive]
+    snr_db: tuple[float, float]
+    babble_snr: Literal["total", "per_talker"]
+    seed: Count
+
+    @model_validator(mode="after")
+    def _ranges_in_order(self) -> Self:
+        for key in ("talkers", "snr_db"):
+            low, high = getattr(self, key)
+            if low > high:
+                raise ValueError(f"{key} must be [low, high]: {[low, high]}")
+        return self
+
+
+class CnnParams(Params):
+    filters: Annotated[list[Positive], Field(min_length=1)]
+    kernel_size: Positive
+    dropout: Annotated[float, Field(ge=0, lt=1)]
+
+
+class MlpParams(Params):
+    hidden: Annotated[list[Positive], Field(min_length=1)]
+    dropout: Annotated[float, Field(ge=0, lt=1)]
+
+
+class ModelParams(Section):
+    name = "model"
+    kind: Literal["cnn", "mlp"]
+    cnn: CnnParams
+    mlp: MlpParams
+
+    @property
+    def builder(self) -> dict:
+        """The chosen kind's own params, as keyword arguments of its builder."""
+        return getattr(self, self.kind).model_dump()
+
+
+class SpecAugmentParams(Params):
+    shift: Count
+    time_masks: Count
+    time_width: Count
+    freq_masks: Count
+    freq_width: Count
+
+
+class TrainParams(Section):
+    name = "train"
+    epochs: Positive
+    batch_size: Positive
+    learning_rate: Annotated[float, Field(gt=0, le=1)]
+    spec_augment: SpecAugmentParams
+    seed: Count
+
+
+class CrossvalParams(Section):
+    name = "crossval"
+    speakers: Literal["all"] | Annotated[list[str], Field(min_length=1)]
+
+
+class NoiseParams(Section):
+    name = "noise"
+    kinds: Annotated[list[Literal["white", "speech_shaped", "babble"]], Field(min_length=1)]
+    snr_db: Annotated[list[float], Field(min_length=1)]
+    babble_pool: Positive
+    talkers: Positive
+    draws: Positive
+    seed: Count
+
+
+class GalleryParams(Section):
+    name = "gallery"
+    clips: Positive
+    seed: Count
+
+
+class SequenceParams(Params):
+    frame: Seconds
+    threshold_db: Annotated[float, Field(ge=0)]
+    range_db: Annotated[float, Field(gt=0)]
+    min_pause: Annotated[float, Field(ge=0)]
+    min_digit: Annotated[float, Field(ge=0)]
+    margin: Annotated[float, Field(ge=0)]
+
+
+class PredictParams(Section):
+    name = "predict"
+    min_seconds: Annotated[float, Field(ge=0)]
+    max_seconds: Seconds
+    sequence: SequenceParams
+
+
+S = TypeVar("S", bound=Section)
+
+
+def describe(error: dict, section: str) -> str:
+    """One line for a pydantic error: the dotted key, then what is wrong and what was given."""
+    loc = [str(part) for part in error["loc"] if isinstance(part, int) or "[" not in str(part)]  # no union tags
+    key = ".".join([section, *loc])
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    if error["type"] == "missing":
+        return f"{key}: missing (every key is required; the defaults live in params.yaml)"
+    message = error["msg"].removeprefix("Value error, ")
+    message = message[0].lower() + message[1:]
+    return f"{key}: {message}" if error["type"] == "value_error" else f"{key}: {message}, got {error['input']!r}"
+
+
+def read_params(path: Path) -> dict:
+    """The params file at `path` as a dict."""
+    if not path.is_file():
+        raise DigitsError(f"params file not found: {path}")
+    try:
+        params = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise DigitsError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(params, dict):
+        raise DigitsError(f"{path} must hold sections of params, not {type(params).__name__}")
+    return params
+
+
+def load(kind: type[S], path: Path = Path("params.yaml")) -> S:
+    """Section `kind.name` of the params file at `path`, validated; a one-line DigitsError if it is not valid."""
+    params = read_params(path)
+    if kind.name not in params:
+        raise DigitsError(f"{path}: section '{kind.name}' missing")
+    try:
+        return kind.model_validate(params[kind.name] or {})
+    except ValidationError as err:
+        errors = err.errors()
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise DigitsError(f"{path}: {describe(errors[0], kind.name)}{more}") from None

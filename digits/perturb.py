@@ -1,0 +1,134 @@
+"""Perturbations for training-time augmentation and noise tests, all seeded by the caller's generator.
+
+Waveform functions take and return mono float32 audio; `spec_augment` takes a batch of feature
+matrices `(batch, coefficients, frames)`. Nothing here is used on evaluation clips except the noises
+(`add_noise`, `white_noise`, `babble`, `coloured_noise` through `noisy_batch`), with which the `noise`
+stage corrupts the test split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import librosa
+import numpy as np
+
+from digits.frontend import resample
+from digits.params import AugmentParams, SpecAugmentParams
+
+
+def add_noise(y: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """`y` plus `noise` (same length) scaled to a signal-to-noise ratio of `snr_db` decibels."""
+    signal_power = np.mean(y**2) + 1e-12
+    noise_power = np.mean(noise**2) + 1e-12
+    scale = np.sqrt(signal_power / (noise_power * 10 ** (snr_db / 10)))
+    return (y + scale * noise).astype(np.float32)
+
+
+def white_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` samples of unit-variance Gaussian white noise."""
+    return rng.standard_normal(n).astype(np.float32)
+
+
+def babble(clips: Sequence[np.ndarray], n: int, rng: np.random.Generator, talkers: int) -> np.ndarray:
+    """Speech-shaped noise of `n` samples: `talkers` random `clips`, each looped to length and level-matched."""
+    out = np.zeros(n, np.float32)
+    for i in rng.choice(len(clips), size=min(talkers, len(clips)), replace=False):
+        clip = np.asarray(clips[i], np.float32)
+        looped = np.tile(clip, -(-n // max(len(clip), 1)))[:n]
+        start = rng.integers(len(clip)) if len(clip) else 0
+        out += np.roll(looped, -start) / (looped.std() + 1e-9)
+    return out
+
+
+def change_speed(y: np.ndarray, sr: int, factor: float) -> np.ndarray:
+    """Play `y` `factor` times faster (tempo and pitch together, like a tape), by resampling."""
+    return resample(y, round(sr * factor), sr)
+
+
+def shift_pitch(y: np.ndarray, sr: int, semitones: float) -> np.ndarray:
+    """Shift the pitch and formants of `y` by `semitones` at constant duration."""
+    if len(y) < 256:
+        return y
+    return librosa.effects.pitch_shift(y, sr=sr, n_steps=semitones, n_fft=256, hop_length=64).astype(np.float32)
+
+
+def perturb(
+    y: np.ndarray, sr: int, rng: np.random.Generator, noise_clips: Sequence[np.ndarray], p: AugmentParams
+) -> tuple[np.ndarray, str]:
+    """One random perturbation of `y` and the noise mixed into it (`""`, `"white"` or `"babble"`).
+
+    Speed factor uniform in `1 ± p.speed`, pitch shift uniform in `± p.pitch` semitones, then with
+    probability `p.noise_prob` noise at an SNR uniform in `p.snr_db`: with probability `p.babble_share`
+    babble of `p.talkers` (uniform in that range) of `noise_clips`, else white noise. With `babble_snr`
+    `per_talker` that SNR is the clip's against each talker alone, so that `y` stays the loudest voice
+    whatever the number of talkers (k talkers at a per-talker SNR s make a total SNR of s - 10 log10 k);
+    with `total` it is against the whole babble. A zero setting leaves that perturbation out.
+    """
+    if p.speed:
+        y = change_speed(y, sr, rng.uniform(1 - p.speed, 1 + p.speed))
+    if p.pitch:
+        y = shift_pitch(y, sr, rng.uniform(-p.pitch, p.pitch))
+    if not p.noise_prob or rng.random() >= p.noise_prob:
+        return y, ""
+    if len(noise_clips) > 0 and rng.random() < p.babble_share:
+        low, high = p.talkers
+        count = low if low == high else int(rng.integers(low, high + 1))
+        noise = babble(noise_clips, len(y), rng, count)
+        below = 10 * np.log10(min(count, len(noise_clips))) if p.babble_snr == "per_talker" else 0.0
+        return add_noise(y, noise, rng.uniform(*p.snr_db) - below), "babble"
+    return add_noise(y, white_noise(len(y), rng), rng.uniform(*p.snr_db)), "white"
+
+
+def spec_augment(x: np.ndarray, rng: np.random.Generator, p: SpecAugmentParams) -> np.ndarray:
+    """A copy of the batch `x (batch, coefficients, frames)` with random time shifts and masks.
+
+    Each matrix is rolled by up to `± p.shift` frames, then gets `p.time_masks` bands of up to
+    `p.time_width` frames and `p.freq_masks` bands of up to `p.freq_width` coefficients set to zero
+    (the per-utterance mean, since features are normalised).
+    """
+    x = x.copy()
+    batch, coefficients, frames = x.shape
+    for i in range(batch):
+        if p.shift:
+            x[i] = np.roll(x[i], rng.integers(-p.shift, p.shift + 1), axis=1)
+        for _ in range(p.time_masks):
+            width = rng.integers(0, p.time_width + 1)
+            start = rng.integers(0, frames - width + 1)
+            x[i, :, start : start + width] = 0
+        for _ in range(p.freq_masks):
+            width = rng.integers(0, p.freq_width + 1)
+            start = rng.integers(0, coefficients - width + 1)
+            x[i, start : start + width, :] = 0
+    return x
+
+
+def long_term_spectrum(clips: list[np.ndarray], n_fft: int = 512) -> np.ndarray:
+    """Mean power spectrum (`n_fft // 2 + 1` bins) of `clips`, each level-normalised first."""
+    speech = np.concatenate([y / (y.std() + 1e-9) for y in clips])
+    return np.mean(np.abs(librosa.stft(speech, n_fft=n_fft, hop_length=n_fft // 2, center=False)) ** 2, axis=1)
+
+
+def coloured_noise(power: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` samples of Gaussian noise whose power spectrum has the shape of `power` (bins 0 … Nyquist)."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    gain = np.sqrt(np.interp(np.linspace(0, 1, len(spectrum)), np.linspace(0, 1, len(power)), power))
+    return np.fft.irfft(spectrum * gain, n).astype(np.float32)
+
+
+NOISE_KINDS = ("white", "speech_shaped", "babble")
+
+
+def noisy_batch(
+    clips: list[np.ndarray], kind: str, snr_db: float, pool: list[np.ndarray], rng: np.random.Generator, talkers: int
+) -> list[np.ndarray]:
+    """`clips` each mixed with `kind` noise at `snr_db`: `white`, or `speech_shaped` (the spectrum of `pool`), or
+    `babble` of `talkers` clips of `pool`."""
+    if kind == "white":
+        return [add_noise(y, white_noise(len(y), rng), snr_db) for y in clips]
+    if kind == "speech_shaped":
+        power = long_term_spectrum(pool)
+        return [add_noise(y, coloured_noise(power, len(y), rng), snr_db) for y in clips]
+    if kind == "babble":
+        return [add_noise(y, babble(pool, len(y), rng, talkers), snr_db) for y in clips]
+    raise ValueError(f"unknown noise kind {kind!r}; choose from {', '.join(NOISE_KINDS)}")

@@ -1,0 +1,49 @@
+"""Figures: the confusion matrix, and a gallery of clips as waveform, log-mel spectrogram and MFCC."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import librosa.display
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.metrics import ConfusionMatrixDisplay
+
+from digits.audio import read_audio
+from digits.frontend import FeatureParams, log_mel, mfcc, normalise, resample, to_mono, trim_silence
+
+
+def confusion_figure(actual: np.ndarray, predicted: np.ndarray, dest: Path) -> None:
+    """Save the confusion matrix of the ten digits, titled with the accuracy, as the PNG `dest`."""
+    display = ConfusionMatrixDisplay.from_predictions(actual, predicted, labels=range(10), colorbar=False)
+    display.ax_.set_title(f"Test split: accuracy {np.mean(actual == predicted):.4f} on {len(actual)} clips")
+    display.figure_.savefig(dest, dpi=100, bbox_inches="tight")
+
+
+def gallery_figure(clips: pd.DataFrame, p: FeatureParams, dest: Path) -> None:
+    """Save the manifest rows `clips`, each as waveform, log-mel spectrogram and MFCC (front end `p`), as `dest`."""
+    fig, axes = plt.subplots(len(clips), 3, figsize=(13, 2.2 * len(clips)), squeeze=False)
+    for row, clip in zip(axes, clips.itertuples(), strict=True):
+        y, sr = read_audio(clip.path)
+        y = resample(to_mono(y), sr, p.sample_rate)
+        speech = trim_silence(y, p)
+        librosa.display.waveshow(y, sr=p.sample_rate, ax=row[0])
+        row[0].set_title(f"{Path(clip.path).name}: digit {clip.label}, speaker {clip.speaker}")
+        librosa.display.specshow(
+            log_mel(speech, p),
+            sr=p.sample_rate,
+            hop_length=p.hop_length,
+            x_axis="time",
+            y_axis="mel",
+            fmax=p.fmax,
+            ax=row[1],
+        )
+        row[1].set_title("log-mel spectrogram (silence trimmed)")
+        librosa.display.specshow(
+            normalise(mfcc(speech, p)), sr=p.sample_rate, hop_length=p.hop_length, x_axis="time", ax=row[2]
+        )
+        row[2].set_title(f"{p.n_mfcc} MFCC, normalised per utterance")
+    fig.tight_layout()
+    fig.savefig(dest, dpi=80)

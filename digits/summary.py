@@ -1,0 +1,50 @@
+"""A summary of the pipeline's metrics that a person reads in a terminal 100 columns wide."""
+
+import json
+import textwrap
+from pathlib import Path
+
+from digits import DigitsError
+
+WIDTH = 100
+
+
+def read(path: Path) -> dict:
+    """The JSON metrics file at `path`."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise DigitsError(f"cannot read {path} (run `dvc repro` or `dvc pull` first): {err}") from None
+
+
+def noise_table(noise: dict) -> list[str]:
+    """Rows of accuracy by noise kind and SNR, with the mean's spread over the draws at the lowest SNR."""
+    kinds = [k for k, v in noise.items() if isinstance(v, dict) and k != "draw_std"]
+    snrs = list(noise[kinds[0]]) if kinds else []
+    lines = [f"  {'':15}" + "".join(f"{s.removeprefix('snr_').removesuffix('db') + ' dB':>9}" for s in snrs)]
+    for kind in kinds:
+        std = noise.get("draw_std", {}).get(kind, {}).get(snrs[-1])
+        spread = f"   (± {std:.3f} over {noise['draws']} draws)" if std is not None else ""
+        lines.append(f"  {kind:15}" + "".join(f"{noise[kind][s]:9.3f}" for s in snrs) + spread)
+    return lines
+
+
+def summarise(metrics: Path) -> str:
+    """The headline figures of `metrics/`: voices never heard, seen speakers (test split), noise, data."""
+    crossval, scores = read(metrics / "crossval.json"), read(metrics / "eval.json")
+    noise, data = read(metrics / "noise.json"), read(metrics / "data_report.json")
+    folds = "  ".join(f"{speaker} {fold['accuracy']:.3f}" for speaker, fold in crossval["folds"].items())
+    lines = [
+        "Voices never heard (leave-one-speaker-out, metrics/crossval.json):",
+        f"  mean accuracy {crossval['mean_accuracy']:.4f} ± {crossval['std_accuracy']:.4f} over "
+        f"{len(crossval['folds'])} held-out speakers (each clip alone: {crossval['mean_accuracy_one_view']:.4f})",
+        *textwrap.wrap(folds, WIDTH, initial_indent="  ", subsequent_indent="  "),
+        "Speakers heard in training, test split (metrics/eval.json):",
+        f"  accuracy {scores['accuracy']:.4f} on {scores['test_clips']} clips, macro F1 {scores['macro']['f1']:.4f}",
+        f"Noise, test split, accuracy (metrics/noise.json; clean {noise['clean']:.4f}):",
+        *noise_table(noise),
+        "Data (metrics/data_report.json):",
+        f"  {data['found']} files: {data['accepted']} accepted, {data['rejected']} rejected; {data['speakers']} "
+        "speakers; splits " + ", ".join(f"{k} {v}" for k, v in data["splits"].items()),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""The feature table: one row per clip (its manifest keys, its position in the manifest, its features).
+
+A folder of `part-NNNNN.parquet` files that pandas, Dask or Spark read as one table, the front-end
+params in the schema metadata. `mfcc` holds each clip's views' MFCC matrices and `summary` their
+summary vectors, each flattened row-major to a float32 vector.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from digits import DigitsError
+from digits.frontend import FeatureParams
+
+META_KEY = b"digits.feature_params"
+KEYS = ["path", "label", "speaker", "take", "split"]
+ORDER = "manifest_row"  # a clip's position in the manifest
+
+
+def fixed_lists(values: np.ndarray) -> pa.FixedSizeListArray:
+    """Arrow column of the rows of `values` `(n, ...)`, each flattened row-major to a float32 vector."""
+    flat = values.reshape(len(values), -1)
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel(), pa.float32()), flat.shape[1])
+
+
+def features_table(clips: pa.Table, matrices: np.ndarray, summaries: np.ndarray, p: FeatureParams) -> pa.Table:
+    """Table of the manifest rows `clips` with their MFCC `matrices` and `summaries`, and `p` as metadata."""
+    table = clips.append_column("mfcc", fixed_lists(matrices)).append_column("summary", fixed_lists(summaries))
+    return table.replace_schema_metadata({META_KEY: json.dumps(p.to_dict()).encode()})
+
+
+def write_features(table: pa.Table, dest: Path) -> None:
+    """Write a features table as the Parquet file `dest`: zstd, dictionary-encoding only the key columns.
+
+    (Trying dictionaries on the float vectors would take three quarters of the write time, for nothing.)
+    """
+    pq.write_table(table, dest, compression="zstd", use_dictionary=["path", "speaker", "split"])
+
+
+def feature_params(path: Path) -> FeatureParams:
+    """The front-end params a features dataset was computed with."""
+    parts = sorted(Path(path).glob("*.parquet"))
+    if not parts:
+        raise DigitsError(f"no features in {path}; run `dvc repro features`")
+    return FeatureParams(**json.loads(pq.read_schema(parts[0]).metadata[META_KEY]))
+
+
+def load_features(path: Path, views: bool = False) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, FeatureParams]:
+    """(clip keys, MFCC matrices `(n, n_mfcc, frames)`, summaries `(n, d)`, front-end params).
+
+    The keys are every column but the features (for augmented copies, `copy` as well); rows come in
+    manifest order, whatever order the parts were written in. With `views`, the features of every
+    stored view of a clip (see `extract_views`): `(n, views, n_mfcc, frames)` and `(n, views, d)`.
+    """
+    p = feature_params(path)
+    table = pq.read_table(path)
+    if ORDER in table.column_names:
+        table = table.sort_by(ORDER).drop_columns([ORDER])
+    n = table.num_rows
+    matrix = table["mfcc"].combine_chunks().flatten().to_numpy().reshape(n, -1, p.n_mfcc, p.frames)
+    summary = table["summary"].combine_chunks().flatten().to_numpy().reshape(n, matrix.shape[1], -1)
+    if not views:
+        matrix, summary = matrix[:, 0], summary[:, 0]
+    return table.drop_columns(["mfcc", "summary"]).to_pandas(), matrix, summary, p

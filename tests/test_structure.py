@@ -1,0 +1,157 @@
+"""The code's structure: each DVC stage's deps cover the code it runs; stages import only the library; no cycles.
+
+Each stage's `cmd` is `python -m stages.NAME ...`; its code is `stages/NAME.py` and, transitively, every
+module of the project it imports (found with `ast`, imports inside functions included), with the
+`__init__.py` of each package on the way.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+PACKAGES = ("digits", "stages")
+
+
+def module_file(name: str, root: Path = PROJECT) -> Path | None:
+    """The source file of the project module `name` (dotted), or None if it is not one of the project's."""
+    if name.split(".")[0] not in PACKAGES:
+        return None
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imports(path: Path, root: Path = PROJECT) -> set[str]:
+    """Dotted names of the project modules that the file `path` imports, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # `from digits import stage` imports the module digits.stage; `from digits.x import f` imports digits.x
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {name for name in names if module_file(name, root)}
+    return found
+
+
+def packages_of(name: str) -> list[str]:
+    """The packages whose `__init__.py` runs when module `name` is imported: `a.b.c` -> `a`, `a.b`."""
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def closure(module: str, root: Path = PROJECT) -> set[Path]:
+    """Files of the project that importing `module` runs, relative to `root`."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in seen or not module_file(name, root):
+            continue
+        seen.add(name)
+        todo += packages_of(name) + sorted(imports(module_file(name, root), root))
+    return {module_file(name, root).relative_to(root) for name in seen}
+
+
+def stage_modules(dvc_yaml: Path) -> dict[str, tuple[str, list[str]]]:
+    """{stage: (module its cmd runs, its deps)} of a dvc.yaml."""
+    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    found = {}
+    for name, stage in stages.items():
+        words = stage["cmd"].split()
+        assert words[:2] == ["python", "-m"], f"stage {name}: cmd must be `python -m stages.{name} ...`"
+        found[name] = (words[2], stage.get("deps", []))
+    return found
+
+
+def missing_deps(dvc_yaml: Path, root: Path = PROJECT) -> dict[str, list[str]]:
+    """{stage: files of its code that its deps do not cover}, for the stages that miss any."""
+    missing = {}
+    for name, (module, deps) in stage_modules(dvc_yaml).items():
+        covered = [Path(dep) for dep in deps]
+        code = sorted(closure(module, root))
+        uncovered = [str(f) for f in code if not any(f == dep or dep in f.parents for dep in covered)]
+        if uncovered:
+            missing[name] = uncovered
+    return missing
+
+
+def test_every_stage_lists_the_code_it_runs() -> None:
+    assert missing_deps(PROJECT / "dvc.yaml") == {}
+
+
+def test_a_removed_dep_is_caught(tmp_path: Path) -> None:
+    """The check itself: drop one library file from the `export` stage's deps and it is named."""
+    dvc = yaml.safe_load((PROJECT / "dvc.yaml").read_text())
+    dvc["stages"]["export"]["deps"].remove("digits/runtime.py")
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(dvc))
+    assert missing_deps(tmp_path / "dvc.yaml") == {"export": ["digits/runtime.py"]}
+
+
+def test_each_stage_runs_its_own_module_named_after_it() -> None:
+    for name, (module, deps) in stage_modules(PROJECT / "dvc.yaml").items():
+        assert module == f"stages.{name}" and f"stages/{name}.py" in deps
+
+
+def test_no_stage_imports_another_stage() -> None:
+    for path in sorted((PROJECT / "stages").glob("*.py")):
+        others = {name for name in imports(path) if name.startswith("stages")}
+        assert others == set(), f"{path.name} imports {others}"
+
+
+def test_the_library_never_imports_a_stage_except_the_cli_dispatch() -> None:
+    for path in sorted((PROJECT / "digits").glob("*.py")):
+        stages = {name for name in imports(path) if name.startswith("stages")}
+        assert stages == set(), f"{path.name} imports {stages}"
+
+
+def library_graph() -> dict[str, set[str]]:
+    """{library module: library modules it imports}."""
+    graph = {}
+    for path in (PROJECT / "digits").glob("*.py"):
+        name = "digits" if path.stem == "__init__" else f"digits.{path.stem}"
+        graph[name] = {m for m in imports(path) if m.startswith("digits") and m != name}
+    return graph
+
+
+def cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of `graph`, as the modules along it, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt] if nxt in path else [*path, nxt]
+            if nxt not in state and (found := visit(nxt, [*path, nxt])):
+                return found
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node, [node])):
+            return found
+    return None
+
+
+def test_the_library_has_no_import_cycle() -> None:
+    graph = library_graph()
+    assert "digits.stage" in graph and cycle(graph) is None, cycle(graph)
+
+
+def test_the_cycle_finder_finds_one() -> None:
+    assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert cycle({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize("module", ["digits.predict", "digits.runtime", "digits.recognise"])
+def test_predict_path_imports_no_stage_and_no_training_code(module: str) -> None:
+    files = {str(f) for f in closure(module)}
+    assert not {"digits/training.py", "digits/models.py"} & files and not any(f.startswith("stages") for f in files)
