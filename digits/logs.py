@@ -57,14 +57,15 @@ class QuietTensorFlow(importlib.abc.MetaPathFinder):
         return spec
 
 
-# TensorFlow's C++ log lines (absl format: level letter, date, time, thread, file:line]) and absl's notice.
-NATIVE_LOG = re.compile(rb"^([IW]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] |WARNING: All log messages before absl::)")
+# TensorFlow's C++ log lines: absl's prefix (severity I, W or E, date, seconds, thread, file:line]), and absl's
+# notice that it is not initialised. Fatal lines (F) and everything else pass.
+NATIVE_LOG = re.compile(rb"^([IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] |WARNING: All log messages before absl::)")
 
 
 def filter_native_logs() -> None:
-    """From now on, drop TensorFlow's info and warning lines from what this process writes to stderr (file
-    descriptor 2, C++ included): before absl is initialised it writes them whatever the log level. Every other
-    line goes through; at exit the filter is flushed and stderr restored."""
+    """From now on, drop TensorFlow's C++ log lines (`NATIVE_LOG`) from what this process writes to stderr (file
+    descriptor 2): before absl is initialised it writes them whatever the log level. Every other line goes
+    through; at exit the filter is flushed and stderr restored."""
     if getattr(filter_native_logs, "pump", None):
         return
     sys.stderr.flush()

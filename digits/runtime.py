@@ -54,13 +54,14 @@ class KerasModel:
         self.model, self.meta = model, meta
 
     @classmethod
-    def load(cls, model_dir: Path) -> "KerasModel":
-        """The model saved in `model_dir`; Keras safe mode refuses serialised Python code."""
+    def load(cls, model_dir: Path, keras_name: str = MODEL_FILE) -> "KerasModel":
+        """The model `keras_name` saved in `model_dir` with its `model.json`; Keras safe mode refuses serialised
+        Python code."""
         import keras
 
         try:
             meta = json.loads((model_dir / META_FILE).read_text())
-            model = keras.models.load_model(model_dir / MODEL_FILE, safe_mode=True)
+            model = keras.models.load_model(model_dir / keras_name, safe_mode=True)
         except (OSError, ValueError) as err:
             raise DigitsError(f"cannot load the model in {model_dir}: {err}") from err
         return cls(model, meta)
@@ -95,7 +96,7 @@ def open_model(path: Path, runtime: str = "auto") -> OnnxModel | KerasModel:
         model_dir, runtime = path.parent, {".onnx": "onnx", ".keras": "keras"}.get(path.suffix, "")
         if not runtime:
             raise DigitsError(f"{path} is not a model: expected a .onnx or .keras file or a model directory")
-        return OnnxModel(path) if runtime == "onnx" else KerasModel.load(model_dir)
+        return OnnxModel(path) if runtime == "onnx" else KerasModel.load(model_dir, path.name)
     onnx_file, keras_file = path / ONNX_FILE, path / MODEL_FILE
     if not onnx_file.is_file() and not keras_file.is_file():
         raise DigitsError(f"no model in {path}/: run `make run` (or `dvc repro`, or `dvc pull`) first")

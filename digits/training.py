@@ -113,9 +113,24 @@ def load_inputs(
     return keys, select_input(INPUTS[kind], matrix, summary), copies, feature_params.to_dict()
 
 
+def renumber_shared_objects(config: object, ids: dict[int, int]) -> object:
+    """`config` (a Keras model config) with each `shared_object_id`, a memory address, replaced by its rank of
+    first appearance (recorded in `ids`): the same links between shared objects, the same bytes every run."""
+    if isinstance(config, dict):
+        return {
+            key: ids.setdefault(value, len(ids) + 1)
+            if key == "shared_object_id"
+            else renumber_shared_objects(value, ids)
+            for key, value in config.items()
+        }
+    if isinstance(config, list):
+        return [renumber_shared_objects(value, ids) for value in config]
+    return config
+
+
 def reproducible_zip(data: bytes) -> bytes:
-    """The `.keras` zip `data` with its save time taken out: every entry dated 1980-01-01 and no `date_saved`
-    in its metadata, so that the same model always has the same bytes."""
+    """The `.keras` zip `data` without what changes from run to run: every entry dated 1980-01-01, no `date_saved`
+    in its metadata, shared objects numbered in order, so that the same model always has the same bytes."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
         for entry in source.infolist():
@@ -124,6 +139,8 @@ def reproducible_zip(data: bytes) -> bytes:
                 meta = json.loads(content)
                 meta.pop("date_saved", None)
                 content = json.dumps(meta).encode()
+            elif entry.filename == "config.json":
+                content = json.dumps(renumber_shared_objects(json.loads(content), {})).encode()
             info = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type, info.external_attr = entry.compress_type, entry.external_attr
             target.writestr(info, content)
