@@ -1,4 +1,8 @@
-"""A Keras model as ONNX, with its metadata inside, checked against Keras before it is written."""
+"""A Keras model as ONNX, with its metadata inside, checked against Keras before it is written.
+
+tf2onnx names the tensors it creates with counters that differ from run to run; `canonical_names`
+renames them in graph order, so that the same Keras model always gives the same ONNX bytes.
+"""
 
 import json
 import tempfile
@@ -14,6 +18,31 @@ from digits.runtime import MODEL_FILE, ONNX_META_KEY, KerasModel, OnnxModel, fil
 from digits.table import load_features
 
 
+def canonical_names(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model` with its nodes and inner tensors renamed in the order the graph first uses them (inputs and outputs
+    keep their names), initializers and value infos in that order too. The graph itself is unchanged."""
+    graph = model.graph
+    keep = {tensor.name for tensor in (*graph.input, *graph.output)}
+    order: dict[str, int] = {}
+
+    def renamed(name: str) -> str:
+        if not name or name in keep:
+            return name
+        return f"t{order.setdefault(name, len(order))}"
+
+    for number, node in enumerate(graph.node):
+        node.input[:] = [renamed(name) for name in node.input]
+        node.output[:] = [renamed(name) for name in node.output]
+        node.name = f"{node.op_type}_{number}"
+    for items in (graph.initializer, graph.value_info):
+        ordered = sorted(items, key=lambda item: order.get(item.name, len(order)))  # by the names the graph uses
+        for item in ordered:
+            item.name = renamed(item.name)
+        del items[:]
+        items.extend(ordered)
+    return model
+
+
 def export_onnx(model_dir: Path, features: Path, dest: Path) -> str:
     """Write the Keras model of `model_dir` as the ONNX file `dest` if both give the same digit on every clip of
     the feature table `features`; returns a line saying so."""
@@ -26,7 +55,7 @@ def export_onnx(model_dir: Path, features: Path, dest: Path) -> str:
         with warnings.catch_warnings():  # tf2onnx still probes the removed `np.object`
             warnings.simplefilter("ignore", FutureWarning)
             keras_model.model.export(exported, format="onnx", verbose=False)
-        graph = onnx.load(exported)
+        graph = canonical_names(onnx.load(exported))
         meta = {**keras_model.meta, "keras_sha256": file_sha256(model_dir / MODEL_FILE)}
         onnx.helper.set_model_props(graph, {ONNX_META_KEY: json.dumps(meta)})
         onnx.save(graph, exported)

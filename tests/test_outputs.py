@@ -63,3 +63,25 @@ def test_a_saved_model_has_the_same_bytes_every_time(tmp_path: Path) -> None:
     loaded = keras.models.load_model(tmp_path / "b.keras")
     x = np.ones((1, 4), np.float32)
     np.testing.assert_array_equal(loaded.predict_on_batch(x), model.predict_on_batch(x))
+
+
+def test_an_onnx_graph_gets_the_same_bytes_whatever_its_inner_names() -> None:
+    """tf2onnx's counters name inner tensors differently each run; canonical names in graph order undo that."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from digits.export import canonical_names
+
+    def graph(weight: str, hidden: str, bias: str, initializers: tuple[str, str]) -> onnx.ModelProto:
+        values = {weight: np.ones((2, 2), np.float32), bias: np.zeros(2, np.float32)}
+        nodes = [helper.make_node("MatMul", ["x", weight], [hidden]), helper.make_node("Add", [hidden, bias], ["y"])]
+        inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])]
+        outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])]
+        tensors = [numpy_helper.from_array(values[name], name) for name in initializers]
+        return helper.make_model(helper.make_graph(nodes, "g", inputs, outputs, tensors))
+
+    first = graph("const__104", "mm__3", "const_fold__7", ("const__104", "const_fold__7"))
+    second = graph("const_axes__99", "mm__12", "c__1", ("c__1", "const_axes__99"))
+    assert first.SerializeToString() != second.SerializeToString()
+    assert canonical_names(first).SerializeToString() == canonical_names(second).SerializeToString()
+    assert [node.input[0] for node in first.graph.node] == ["x", "t1"] and first.graph.output[0].name == "y"
