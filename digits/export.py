@@ -19,8 +19,9 @@ from digits.table import load_features
 
 
 def canonical_names(model: onnx.ModelProto) -> onnx.ModelProto:
-    """`model` with its nodes and inner tensors renamed in the order the graph first uses them (inputs and outputs
-    keep their names), initializers and value infos in that order too. The graph itself is unchanged."""
+    """`model` with its nodes, inner tensors and symbolic dimensions renamed in the order the graph first uses them
+    (inputs and outputs keep their names), initializers and value infos in that order too. The graph itself is
+    unchanged."""
     graph = model.graph
     keep = {tensor.name for tensor in (*graph.input, *graph.output)}
     order: dict[str, int] = {}
@@ -34,6 +35,11 @@ def canonical_names(model: onnx.ModelProto) -> onnx.ModelProto:
         node.input[:] = [renamed(name) for name in node.input]
         node.output[:] = [renamed(name) for name in node.output]
         node.name = f"{node.op_type}_{number}"
+    dims: dict[str, str] = {}  # symbolic dimensions (tf2onnx: `unk__112`), renamed in order too
+    for tensor in (*graph.input, *graph.output, *graph.value_info):
+        for dim in tensor.type.tensor_type.shape.dim:
+            if dim.dim_param:
+                dim.dim_param = dims.setdefault(dim.dim_param, f"d{len(dims)}")
     for items in (graph.initializer, graph.value_info):
         ordered = sorted(items, key=lambda item: order.get(item.name, len(order)))  # by the names the graph uses
         for item in ordered:

@@ -72,16 +72,16 @@ def test_an_onnx_graph_gets_the_same_bytes_whatever_its_inner_names() -> None:
 
     from digits.export import canonical_names
 
-    def graph(weight: str, hidden: str, bias: str, initializers: tuple[str, str]) -> onnx.ModelProto:
+    def graph(weight: str, hidden: str, bias: str, initializers: tuple[str, str], batch: str) -> onnx.ModelProto:
         values = {weight: np.ones((2, 2), np.float32), bias: np.zeros(2, np.float32)}
         nodes = [helper.make_node("MatMul", ["x", weight], [hidden]), helper.make_node("Add", [hidden, bias], ["y"])]
-        inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])]
-        outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])]
+        inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 2])]
+        outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 2])]
         tensors = [numpy_helper.from_array(values[name], name) for name in initializers]
         return helper.make_model(helper.make_graph(nodes, "g", inputs, outputs, tensors))
 
-    first = graph("const__104", "mm__3", "const_fold__7", ("const__104", "const_fold__7"))
-    second = graph("const_axes__99", "mm__12", "c__1", ("c__1", "const_axes__99"))
+    first = graph("const__104", "mm__3", "const_fold__7", ("const__104", "const_fold__7"), "unk__112")
+    second = graph("const_axes__99", "mm__12", "c__1", ("c__1", "const_axes__99"), "unk__113")
     assert first.SerializeToString() != second.SerializeToString()
     assert canonical_names(first).SerializeToString() == canonical_names(second).SerializeToString()
     assert [node.input[0] for node in first.graph.node] == ["x", "t1"] and first.graph.output[0].name == "y"
