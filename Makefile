@@ -1,6 +1,7 @@
 # make run   - set up .venv and run the whole DVC pipeline on FSDD, then print a summary of the metrics
 # make test  - set up .venv, lint, and run the test suite
-# make bench - benchmarks (after make run): features stage speed and memory; predict latency, Keras vs ONNX
+# make bench - benchmarks (after make run): features stage speed and memory; augment and training
+#              throughput; predict latency, Keras vs ONNX
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,9 +9,22 @@ READY := $(VENV)/.ready
 # DVC runs each stage's `digits ...` command through the shell: put the venv first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test lint bench clean
+# The synth stage's text-to-speech engines are Debian packages: installed here when missing and root.
+ENGINES := espeak-ng flite festival festvox-kallpc16k festvox-us-slt-hts
 
-setup: $(READY)
+.PHONY: setup engines run test lint bench clean
+
+setup: $(READY) engines
+
+engines:
+	@missing=$$(for p in $(ENGINES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing the text-to-speech engines: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "the synth stage needs: sudo apt-get install" $$missing >&2; \
+	fi
 
 $(READY): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +33,11 @@ $(READY): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-run: $(READY)
+run: setup
 	$(BIN)/dvc repro
 	@$(BIN)/digits summary
 
-lint: $(READY)
+lint: setup
 	$(BIN)/ruff check .
 
 # pytest exits 5 when it collects no tests: that is a failure here, not a pass.
@@ -33,6 +47,7 @@ test: lint
 
 bench: $(READY)
 	$(BIN)/python -m benchmarks.features run
+	$(BIN)/python -m benchmarks.throughput
 	$(BIN)/python -m benchmarks.predict
 
 clean:

@@ -9,24 +9,31 @@ from the same `extract_batch` as the clips' own. Written as a feature table (`di
 `copy` (1..copies) and `noise_speaker` columns.
 """
 
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from digits import replacing_dir
 from digits.audio import read_clips
+from digits.engines import cores, keep_freed_memory
 from digits.frontend import FeatureParams, extract_batch
 from digits.params import AugmentParams
 from digits.perturb import perturb
 from digits.table import KEYS, features_table, write_features
 
+SHARED: dict = {}  # what every part reads (clips, their audio, the babble pools): set before the workers fork
+
 
 def babble_pools(clips: pd.DataFrame) -> dict[str, list]:
-    """Index labels of each speaker's train-split clips in `clips`: what babble may be made of."""
-    train = clips[clips["split"] == "train"]
+    """Index labels of each real speaker's train-split clips in `clips`: what babble may be made of (never a
+    training-only corpus's voice: the babble stands for the people around a real speaker)."""
+    train = clips[(clips["split"] == "train") & ~clips["training_only"].astype(bool)]
     return {str(speaker): list(group.index) for speaker, group in train.groupby("speaker", sort=True)}
 
 
@@ -36,32 +43,62 @@ def babble_voice(speaker: str, speakers: list[str], babble_from: str, rng: np.ra
     return str(rng.choice(others)) if babble_from == "other" and others else speaker
 
 
-def augment(manifest: Path, out_dir: Path, features: FeatureParams, p: AugmentParams) -> str:
-    """Write the features of `p.copies` perturbed copies of every clip of `manifest` to `out_dir`, one part
-    per speaker (replaced only once complete); returns a line saying what was done."""
-    clips = pd.read_parquet(manifest)[KEYS]
+def copies_of(clip: pd.Series, p: AugmentParams) -> int:
+    """How many perturbed copies `clip` gets: `p.copies`, or `p.training_only_copies` for a training-only one."""
+    return p.training_only_copies if clip["training_only"] else p.copies
+
+
+def write_copies(speaker: str, indices: list, features: FeatureParams, p: AugmentParams, dest: Path) -> int:
+    """Write the features of the perturbed copies of the clips at `indices` (one speaker's) to the Parquet file
+    `dest`; returns the number of copies. Each copy is seeded by (seed, clip, copy): any worker, same copy."""
+    clips, audio, pools = SHARED["clips"], SHARED["audio"], SHARED["pools"]
     sr = features.sample_rate
-    audio = dict(zip(clips.index, read_clips(clips["path"], sr), strict=True))
+    rows, perturbed = [], []
+    for index in indices:
+        clip = clips.loc[index]
+        for copy in range(1, copies_of(clip, p) + 1):
+            rng = np.random.default_rng([p.seed, index, copy])
+            voice = babble_voice(speaker, list(pools), p.babble_from, rng)
+            pool = [audio[i] for i in pools.get(voice, []) if i != index]
+            y, noise = perturb(audio[index], sr, rng, pool, p)
+            perturbed.append((y, sr))
+            rows.append({**clip.to_dict(), "copy": copy, "noise_speaker": voice if noise == "babble" else ""})
+    if rows:
+        keys = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
+        write_features(features_table(keys, *extract_batch(perturbed, features), features), dest)
+    return len(rows)
+
+
+def augment(manifest: Path, out_dir: Path, features: FeatureParams, p: AugmentParams, workers: int = 0) -> str:
+    """Write the features of the perturbed copies of every clip of `manifest` to `out_dir`, one part per speaker
+    (replaced only once complete), on `workers` processes (0: every core); returns a line saying what was done."""
+    clips = pd.read_parquet(manifest)[KEYS]
+    SHARED.update(
+        clips=clips,
+        audio=dict(zip(clips.index, read_clips(clips["path"], features.sample_rate), strict=True)),
+        pools=babble_pools(clips),
+    )
     groups = {speaker: list(group.index) for speaker, group in clips.groupby("speaker", sort=True)}
-    pools = babble_pools(clips)
+    total = int(clips["training_only"].map({True: p.training_only_copies, False: p.copies}).sum())
+    workers = min(workers or cores(), max(len(groups), 1))
     with (
         replacing_dir(out_dir) as partial,
-        tqdm(total=len(clips) * p.copies, desc="augment", unit="clip", mininterval=1) as bar,
+        tqdm(total=total, desc="augment", unit="copy", mininterval=1) as bar,
     ):
-        for part, (speaker, indices) in enumerate(groups.items()):
-            rows, perturbed = [], []
-            for index in indices:
-                for copy in range(1, p.copies + 1):
-                    rng = np.random.default_rng([p.seed, index, copy])
-                    voice = babble_voice(speaker, list(pools), p.babble_from, rng)
-                    pool = [audio[i] for i in pools.get(voice, []) if i != index]
-                    y, noise = perturb(audio[index], sr, rng, pool, p)
-                    perturbed.append((y, sr))
-                    noise_speaker = voice if noise == "babble" else ""
-                    rows.append({**clips.loc[index].to_dict(), "copy": copy, "noise_speaker": noise_speaker})
-                    bar.update()
-            if rows:
-                keys = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
-                table = features_table(keys, *extract_batch(perturbed, features), features)
-                write_features(table, partial / f"part-{part:05d}.parquet")
-    return f"{len(clips) * p.copies} perturbed copies ({p.copies} per clip) -> {out_dir}/"
+        tasks = [
+            (speaker, indices, features, p, partial.resolve() / f"part-{part:05d}.parquet")
+            for part, (speaker, indices) in enumerate(groups.items())
+        ]
+        if workers == 1:
+            for task in tasks:
+                bar.update(write_copies(*task))
+        else:
+            with (
+                threadpool_limits(1, user_api="blas"),
+                ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=keep_freed_memory) as pool,
+            ):
+                for done in as_completed([pool.submit(write_copies, *task) for task in tasks]):
+                    bar.update(done.result())
+    SHARED.clear()
+    each = f"{p.copies} per clip, {p.training_only_copies} per training-only clip"
+    return f"{total} perturbed copies ({each}) -> {out_dir}/ ({workers} processes)"

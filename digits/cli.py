@@ -21,7 +21,8 @@ app = typer.Typer(
 
 STAGES = {
     "fetch": "Obtain the raw dataset, every file verified against its SHA-256 lock.",
-    "ingest": "Scan the data folder into a manifest (and rejects, with reasons) with train/val/test splits.",
+    "synth": "Synthetic voices (Debian's TTS engines) saying every digit, for training.",
+    "ingest": "Scan the corpora into a manifest (and rejects, with reasons) with train/val/test splits.",
     "features": "MFCC features of every clip and its test-time views, to Parquet.",
     "augment": "Features of perturbed copies of every clip (speed, pitch, noise), for training.",
     "train": "Train the Keras model on the train split and its augmented copies.",

@@ -1,10 +1,13 @@
-"""A folder of recordings as a manifest: every file becomes a manifest row or a reject row with its reason.
+"""Folders of recordings (corpora) as a manifest: every file becomes a manifest row or a reject row with its reason.
 
-Manifest columns: path, sha256, label, speaker, take, sample_rate, channels, duration, split;
-rejects: path, reason.
+Manifest columns: path, corpus, training_only, sha256, label, speaker, take, sample_rate, channels, duration, split;
+rejects: path, corpus, reason. Speakers are named `CORPUS/NAME`, so that two corpora never share one.
+A corpus used for training only (`use: train`) is all in the train split: never validated, tested or
+held out. A `corpus.json` at a corpus's root is its card (what made it), copied into the report.
 """
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -13,21 +16,41 @@ from tqdm import tqdm
 
 from digits import DigitsError
 from digits.audio import AUDIO_EXTENSIONS, decode
-from digits.layouts import parse
-from digits.params import IngestParams
+from digits.layouts import CARD, parse
+from digits.params import IngestParams, SourceParams
 from digits.splits import assign_splits
 
-MANIFEST_COLUMNS = ["path", "sha256", "label", "speaker", "take", "sample_rate", "channels", "duration"]
+MANIFEST_COLUMNS = [
+    "path",
+    "corpus",
+    "training_only",
+    "sha256",
+    "label",
+    "speaker",
+    "take",
+    "sample_rate",
+    "channels",
+    "duration",
+]
 
 
 def list_files(root: Path) -> list[Path]:
-    """Every file or link under `root`, sorted; directory links are not followed (no loops)."""
+    """Every file or link under `root` but its card, sorted; directory links are not followed (no loops)."""
     found = []
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         found += [Path(folder) / name for name in files]
         found += [Path(folder) / name for name in dirs if (Path(folder) / name).is_symlink()]
-    return sorted(found)
+    return sorted(path for path in found if path != root / CARD)
+
+
+def read_card(root: Path) -> dict | None:
+    """The corpus card at `root` (`corpus.json`), or None."""
+    card = root / CARD
+    try:
+        return json.loads(card.read_text()) if card.is_file() else None
+    except (OSError, ValueError) as err:
+        raise DigitsError(f"{card}: not a readable JSON corpus card ({err})") from None
 
 
 def inspect(path: Path, relpath: str, layout: str, seconds: tuple[float, float]) -> dict | str:
@@ -56,27 +79,41 @@ def inspect(path: Path, relpath: str, layout: str, seconds: tuple[float, float])
     }
 
 
-def scan(root: Path, layout: str, seconds: tuple[float, float]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """(accepted, rejected, files found) under `root`; byte-identical copies are rejected."""
-    rows, rejects, first_of = [], [], {}
-    files = list_files(root)
-    for path in tqdm(files, desc="ingest", unit="file", mininterval=1):
-        relpath = path.relative_to(root).as_posix()
-        result = inspect(path, relpath, layout, seconds)
-        if isinstance(result, str):
-            rejects.append({"path": str(path), "reason": result})
-        elif result["sha256"] in first_of:
-            rejects.append({"path": str(path), "reason": f"duplicate of {first_of[result['sha256']]}"})
-        else:
-            first_of[result["sha256"]] = str(path)
-            rows.append({"path": str(path), **result})
+def scan(
+    sources: dict[str, SourceParams], seconds: tuple[float, float]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """(accepted, rejected, files found per corpus) in the folders of `sources` (those not `off`), in order;
+    byte-identical copies are rejected, across corpora too."""
+    rows, rejects, first_of, found = [], [], {}, {}
+    for corpus, source in sources.items():
+        if source.use == "off":
+            continue
+        root = Path(source.data_dir)
+        if not root.is_dir():
+            raise DigitsError(f"data directory of corpus {corpus} not found: {root}")
+        files = list_files(root)
+        found[corpus] = len(files)
+        for path in tqdm(files, desc=f"ingest {corpus}", unit="file", mininterval=1):
+            result = inspect(path, path.relative_to(root).as_posix(), source.layout, seconds)
+            if isinstance(result, str):
+                rejects.append({"path": str(path), "corpus": corpus, "reason": result})
+            elif result["sha256"] in first_of:
+                reason = f"duplicate of {first_of[result['sha256']]}"
+                rejects.append({"path": str(path), "corpus": corpus, "reason": reason})
+            else:
+                first_of[result["sha256"]] = str(path)
+                speaker = None if result["speaker"] is None else f"{corpus}/{result['speaker']}"
+                training_only = source.use == "train"
+                rows.append(
+                    {"path": str(path), "corpus": corpus, "training_only": training_only, **result, "speaker": speaker}
+                )
     accepted = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     accepted["take"] = accepted["take"].astype("Int64")
-    return accepted, pd.DataFrame(rejects, columns=["path", "reason"]), len(files)
+    return accepted, pd.DataFrame(rejects, columns=["path", "corpus", "reason"]), found
 
 
-def report(manifest: pd.DataFrame, rejects: pd.DataFrame, found: int) -> dict:
-    """Counts for `metrics/data_report.json`; every file found must be accepted or rejected."""
+def counts(manifest: pd.DataFrame, rejects: pd.DataFrame, found: int) -> dict:
+    """Files found, accepted and rejected (by reason), splits, speakers and labels; found must add up."""
     if found != len(manifest) + len(rejects):
         raise DigitsError(f"{found} files found but {len(manifest)} accepted + {len(rejects)} rejected")
     reasons = rejects["reason"].str.replace(
@@ -93,14 +130,31 @@ def report(manifest: pd.DataFrame, rejects: pd.DataFrame, found: int) -> dict:
     }
 
 
+def report(manifest: pd.DataFrame, rejects: pd.DataFrame, found: dict[str, int], sources: dict) -> dict:
+    """`metrics/data_report.json`: the counts over all corpora, then per corpus with its use and card."""
+    summary = counts(manifest, rejects, sum(found.values()))
+    summary["corpora"] = {}
+    for corpus, n in found.items():
+        mine = manifest[manifest["corpus"] == corpus]
+        entry = {"use": sources[corpus].use, **counts(mine, rejects[rejects["corpus"] == corpus], n)}
+        card = read_card(Path(sources[corpus].data_dir))
+        if card and "engines" in card:
+            entry["engines"] = card["engines"]
+        summary["corpora"][corpus] = entry
+    return summary
+
+
 def with_splits(manifest: pd.DataFrame, p: IngestParams) -> pd.DataFrame:
-    """`manifest` with its `split` column (train, val or test) assigned by `p.split`, seeded."""
+    """`manifest` with its `split` column (train, val or test): assigned by `p.split`, seeded, over the corpora
+    in `use: all`; every clip of a training-only corpus is in train."""
+    scored = ~manifest["training_only"].to_numpy(bool)
+    clips = manifest[scored]
     try:
         split = assign_splits(
             p.split,
-            manifest["label"].to_numpy(),
-            manifest["speaker"].to_numpy(),
-            manifest["take"].astype("float64").to_numpy(),
+            clips["label"].to_numpy(),
+            clips["speaker"].to_numpy(),
+            clips["take"].astype("float64").to_numpy(),
             test_size=p.test_size,
             val_size=p.val_size,
             test_speakers=p.test_speakers,
@@ -109,6 +163,7 @@ def with_splits(manifest: pd.DataFrame, p: IngestParams) -> pd.DataFrame:
     except ValueError as err:
         raise DigitsError(f"cannot split the manifest: {err}") from err
     manifest = manifest.copy()
-    manifest["split"] = split
+    manifest["split"] = "train"
+    manifest.loc[scored, "split"] = split
     manifest["split"] = manifest["split"].astype(str)
     return manifest

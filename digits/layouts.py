@@ -42,6 +42,8 @@ def parse_folders(relpath: str) -> Label | None:
     return Label(int(path.parent.name), None, None)
 
 
+CARD = "corpus.json"  # a corpus's card at its root: what made it (not a recording)
+
 PARSERS = {"fsdd": parse_fsdd, "audiomnist": parse_audiomnist, "folders": parse_folders}
 LAYOUTS = ("auto", *PARSERS)
 

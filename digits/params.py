@@ -38,10 +38,49 @@ class FetchParams(Section):
     local_copy: str | None
 
 
-class IngestParams(Section):
-    name = "ingest"
+class SourceParams(Params):
     data_dir: str
     layout: Literal["auto", "fsdd", "audiomnist", "folders"]
+    use: Literal["all", "train", "off"]
+
+
+CorpusName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$")]
+Range = tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
+
+
+def in_order(section: Params, *keys: str) -> None:
+    """Raise ValueError unless each `[low, high]` param of `keys` has low <= high."""
+    for key in keys:
+        low, high = getattr(section, key)
+        if low > high:
+            raise ValueError(f"{key} must be [low, high]: {[low, high]}")
+
+
+class SynthParams(Section):
+    name = "synth"
+    voices: dict[Literal["espeak-ng", "flite", "festival"], Count]
+    espeak_accents: Annotated[list[str], Field(min_length=1)]
+    espeak_skip: list[str]
+    flite_voices: Annotated[list[str], Field(min_length=1)]
+    festival_voices: Annotated[list[str], Field(min_length=1)]
+    takes: Positive
+    rate: Range
+    pitch: Range
+    tract: Range
+    jitter: Annotated[float, Field(ge=0, lt=0.5)]
+    level: tuple[Annotated[float, Field(gt=0, le=1)], Annotated[float, Field(gt=0, le=1)]]
+    sample_rate: Annotated[int, Field(ge=1000, le=192_000)]
+    seed: Count
+
+    @model_validator(mode="after")
+    def _ranges_in_order(self) -> Self:
+        in_order(self, "rate", "pitch", "tract", "level")
+        return self
+
+
+class IngestParams(Section):
+    name = "ingest"
+    sources: Annotated[dict[CorpusName, SourceParams], Field(min_length=1)]
     split: Literal["random", "fsdd", "speaker"]
     test_size: Annotated[float, Field(gt=0, lt=1)]
     test_speakers: list[str]
@@ -51,7 +90,9 @@ class IngestParams(Section):
     seed: Count
 
     @model_validator(mode="after")
-    def _seconds_in_order(self) -> Self:
+    def _consistent(self) -> Self:
+        if not any(source.use == "all" for source in self.sources.values()):
+            raise ValueError("sources: at least one corpus needs `use: all` (the one that is split and scored)")
         if self.min_seconds >= self.max_seconds:
             raise ValueError(f"min_seconds ({self.min_seconds}) must be under max_seconds ({self.max_seconds})")
         return self
@@ -90,8 +131,10 @@ class FeaturesParams(Section):
 class AugmentParams(Section):
     name = "augment"
     copies: Count
+    training_only_copies: Count
     speed: Annotated[float, Field(ge=0, lt=0.5)]
     pitch: Annotated[float, Field(ge=0, le=12)]
+    pitch_shift: Literal["vocoder", "resample"]
     noise_prob: Share
     babble_share: Share
     babble_from: Literal["own", "other"]
@@ -102,10 +145,7 @@ class AugmentParams(Section):
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> Self:
-        for key in ("talkers", "snr_db"):
-            low, high = getattr(self, key)
-            if low > high:
-                raise ValueError(f"{key} must be [low, high]: {[low, high]}")
+        in_order(self, "talkers", "snr_db")
         return self
 
 
@@ -152,6 +192,7 @@ class TrainParams(Section):
 class CrossvalParams(Section):
     name = "crossval"
     speakers: Literal["all"] | Annotated[list[str], Field(min_length=1)]
+    cross_corpus: bool
 
 
 class NoiseParams(Section):

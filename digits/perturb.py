@@ -58,17 +58,22 @@ def perturb(
 ) -> tuple[np.ndarray, str]:
     """One random perturbation of `y` and the noise mixed into it (`""`, `"white"` or `"babble"`).
 
-    Speed factor uniform in `1 ± p.speed`, pitch shift uniform in `± p.pitch` semitones, then with
+    Speed factor uniform in `1 ± p.speed`, pitch shift uniform in `± p.pitch` semitones (`p.pitch_shift`
+    `vocoder`: at constant duration; `resample`: in the same resampling as the speed, so the duration
+    changes too, which the front end's `resize` evens out, at a tenth of the cost), then with
     probability `p.noise_prob` noise at an SNR uniform in `p.snr_db`: with probability `p.babble_share`
     babble of `p.talkers` (uniform in that range) of `noise_clips`, else white noise. With `babble_snr`
     `per_talker` that SNR is the clip's against each talker alone, so that `y` stays the loudest voice
     whatever the number of talkers (k talkers at a per-talker SNR s make a total SNR of s - 10 log10 k);
     with `total` it is against the whole babble. A zero setting leaves that perturbation out.
     """
-    if p.speed:
-        y = change_speed(y, sr, rng.uniform(1 - p.speed, 1 + p.speed))
-    if p.pitch:
-        y = shift_pitch(y, sr, rng.uniform(-p.pitch, p.pitch))
+    factor = rng.uniform(1 - p.speed, 1 + p.speed) if p.speed else 1.0
+    semitones = rng.uniform(-p.pitch, p.pitch) if p.pitch else 0.0
+    if p.pitch_shift == "resample":
+        y = change_speed(y, sr, factor * 2 ** (semitones / 12))
+    else:
+        y = change_speed(y, sr, factor) if p.speed else y
+        y = shift_pitch(y, sr, semitones) if p.pitch else y
     if not p.noise_prob or rng.random() >= p.noise_prob:
         return y, ""
     if len(noise_clips) > 0 and rng.random() < p.babble_share:

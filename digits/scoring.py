@@ -42,8 +42,9 @@ def top_confusions(actual: np.ndarray, predicted: np.ndarray, top: int = 3) -> d
 
 
 def held_out_speakers(keys: pd.DataFrame, chosen: list[str] | str) -> list[str]:
-    """The speakers to hold out in turn: `chosen`, or every speaker when it is `"all"`."""
-    speakers = sorted(keys["speaker"].unique())
+    """The speakers to hold out in turn: `chosen`, or every speaker when it is `"all"`; never a speaker of a
+    training-only corpus."""
+    speakers = sorted(keys["speaker"][~keys["training_only"].astype(bool)].dropna().unique())
     if len(speakers) < 2:
         raise DigitsError("leave-one-speaker-out needs clips from at least 2 speakers")
     if chosen == "all":

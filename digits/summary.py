@@ -29,6 +29,30 @@ def noise_table(noise: dict) -> list[str]:
     return lines
 
 
+def cross_corpus(crossval: dict) -> list[str]:
+    """The line on the model trained on the training-only corpora alone, if crossval has one."""
+    cross = crossval.get("cross_corpus")
+    if not cross:
+        return []
+    return [
+        f"  trained on {', '.join(cross['train'])} alone: accuracy {cross['accuracy']:.4f} on all {cross['clips']} "
+        f"clips of {', '.join(cross['test'])}"
+    ]
+
+
+def corpus_lines(data: dict) -> list[str]:
+    """One line per corpus: its use, files, speakers and splits."""
+    lines = []
+    for name, corpus in data.get("corpora", {"data": data}).items():
+        use = "training only" if corpus.get("use") == "train" else "split"
+        splits = ", ".join(f"{k} {v}" for k, v in corpus["splits"].items())
+        lines.append(
+            f"  {name} ({use}): {corpus['found']} files, {corpus['accepted']} accepted, {corpus['rejected']} "
+            f"rejected; {corpus['speakers']} speakers; {splits}"
+        )
+    return lines
+
+
 def summarise(metrics: Path) -> str:
     """The headline figures of `metrics/`: voices never heard, seen speakers (test split), noise, data."""
     crossval, scores = read(metrics / "crossval.json"), read(metrics / "eval.json")
@@ -39,12 +63,12 @@ def summarise(metrics: Path) -> str:
         f"  mean accuracy {crossval['mean_accuracy']:.4f} ± {crossval['std_accuracy']:.4f} over "
         f"{len(crossval['folds'])} held-out speakers (each clip alone: {crossval['mean_accuracy_one_view']:.4f})",
         *textwrap.wrap(folds, WIDTH, initial_indent="  ", subsequent_indent="  "),
+        *cross_corpus(crossval),
         "Speakers heard in training, test split (metrics/eval.json):",
         f"  accuracy {scores['accuracy']:.4f} on {scores['test_clips']} clips, macro F1 {scores['macro']['f1']:.4f}",
         f"Noise, test split, accuracy (metrics/noise.json; clean {noise['clean']:.4f}):",
         *noise_table(noise),
         "Data (metrics/data_report.json):",
-        f"  {data['found']} files: {data['accepted']} accepted, {data['rejected']} rejected; {data['speakers']} "
-        "speakers; splits " + ", ".join(f"{k} {v}" for k, v in data["splits"].items()),
+        *corpus_lines(data),
     ]
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from digits import DigitsError
 from digits.frontend import FeatureParams
 
 META_KEY = b"digits.feature_params"
-KEYS = ["path", "label", "speaker", "take", "split"]
+KEYS = ["path", "corpus", "training_only", "label", "speaker", "take", "split"]
 ORDER = "manifest_row"  # a clip's position in the manifest
 
 
@@ -38,7 +38,7 @@ def write_features(table: pa.Table, dest: Path) -> None:
 
     (Trying dictionaries on the float vectors would take three quarters of the write time, for nothing.)
     """
-    pq.write_table(table, dest, compression="zstd", use_dictionary=["path", "speaker", "split"])
+    pq.write_table(table, dest, compression="zstd", use_dictionary=["path", "corpus", "speaker", "split"])
 
 
 def feature_params(path: Path) -> FeatureParams:

@@ -1,4 +1,5 @@
-"""Stage `ingest`: every file under `ingest.data_dir` becomes a manifest row or a reject row with its reason.
+"""Stage `ingest`: every file of every corpus in `ingest.sources` becomes a manifest row or a reject row with its
+reason; the clips are split into train/val/test (training-only corpora: all train).
 
 python -m stages.ingest data/manifest.parquet data/rejects.parquet metrics/data_report.json
 """
@@ -12,21 +13,25 @@ from digits.params import IngestParams
 
 
 def run(p: IngestParams, manifest: Path, rejects: Path, data_report: Path) -> None:
-    """Scan `p.data_dir` into the Parquet files `manifest` and `rejects`, and its counts into `data_report`."""
-    root = Path(p.data_dir)
-    if not root.is_dir():
-        raise DigitsError(f"data directory not found: {root}")
-    accepted, refused, found = scan(root, p.layout, (p.min_seconds, p.max_seconds))
-    if accepted.empty:
-        raise DigitsError(f"no usable recordings in {root}: {len(refused)} files found, all rejected")
+    """Scan the corpora of `p.sources` into the Parquet files `manifest` and `rejects`, and their counts into
+    `data_report`."""
+    accepted, refused, found = scan(p.sources, (p.min_seconds, p.max_seconds))
+    scored = [corpus for corpus, source in p.sources.items() if source.use == "all"]
+    if not accepted["corpus"].isin(scored).any():
+        folders = ", ".join(p.sources[corpus].data_dir for corpus in scored)
+        raise DigitsError(f"no usable recordings in {folders}: {sum(found.values())} files found, none accepted")
     accepted = with_splits(accepted, p)
-    summary = report(accepted, refused, found)
+    summary = report(accepted, refused, found, p.sources)
     for table, dest in ((accepted, manifest), (refused, rejects)):
         with replacing_file(dest) as partial:
             table.to_parquet(partial, index=False)
     with replacing_file(data_report) as partial:
         partial.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"{summary['accepted']} clips accepted, {summary['rejected']} rejected; splits {summary['splits']}")
+    for corpus, entry in summary["corpora"].items():
+        print(
+            f"{corpus} ({entry['use']}): {entry['accepted']} clips accepted, {entry['rejected']} rejected, "
+            f"{entry['speakers']} speakers; splits {entry['splits']}"
+        )
     for row in refused.head(10).itertuples():
         print(f"  rejected {row.path}: {row.reason}")
 

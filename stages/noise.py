@@ -32,7 +32,7 @@ def run(p: NoiseParams, manifest: Path, models: Path, noise_json: Path) -> None:
     features = FeatureParams(**model.meta["feature_params"])
     clips = pd.read_parquet(manifest)
     test = clips[clips["split"] == "test"]
-    train = clips[clips["split"] == "train"]
+    train = clips[(clips["split"] == "train") & ~clips["training_only"]]  # real voices only
     if test.empty or train.empty:
         raise DigitsError("the noise test needs clips in the test split and in the train split (for babble)")
     rng = np.random.default_rng(p.seed)

@@ -16,6 +16,7 @@ from tests.corpus import make_corpus
 
 PROJECT = Path(__file__).resolve().parents[1]
 FSDD = PROJECT.parent / "shared" / "data" / "fsdd" / "recordings"
+SMALL_SYNTH = {"espeak-ng": 2, "flite": 1, "festival": 1}  # synthetic voices per engine in test projects
 
 
 def params_of(kind: type[S], **changes: object) -> S:
@@ -23,11 +24,13 @@ def params_of(kind: type[S], **changes: object) -> S:
     return kind.model_validate({**load(kind, PROJECT / "params.yaml").model_dump(), **changes})
 
 
-def ingest_into(out: Path, **changes: object) -> Path:
-    """Run the ingest stage with the project's params and `changes` (e.g. `data_dir`), writing into the folder
-    `out`; returns the manifest's path."""
+def ingest_into(out: Path, data_dir: str | None = None, layout: str = "auto", **changes: object) -> Path:
+    """Run the ingest stage with the project's params and `changes`, writing into the folder `out`; returns the
+    manifest's path. With `data_dir`, the only corpus is that folder, named `rec`, in `layout`."""
     from stages.ingest import run
 
+    if data_dir is not None:
+        changes["sources"] = {"rec": {"data_dir": data_dir, "layout": layout, "use": "all"}}
     run(params_of(IngestParams, **changes), out / "manifest.parquet", out / "rejects.parquet", out / "data_report.json")
     return out / "manifest.parquet"
 
@@ -110,8 +113,9 @@ class Project:
 
 
 def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -> Project:
-    """A project whose data is the synthetic `corpus` (through its own lock), with a small CNN trained for
-    `epochs`, one augmented copy per clip, and any other params `sections` merged in.
+    """A project whose data is the synthetic `corpus` (through its own lock) and 4 synthetic voices saying each
+    digit once (training only), with a small CNN trained for `epochs`, one augmented copy per clip, and any
+    other params `sections` merged in.
 
     Its test-time views are 3 % slower and faster: the synthetic digits are tones about 10 % apart,
     so a clip played 10 % faster (the default view) sounds like the next digit.
@@ -120,6 +124,7 @@ def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -
     write_lock(corpus, project.root / "corpus.sha256")
     project.set_params(
         fetch={"local_copy": str(corpus), "lock": "corpus.sha256", "url": "http://127.0.0.1:9/offline"},
+        synth={"voices": SMALL_SYNTH, "takes": 1},
         augment={"copies": 1},
         train={"epochs": epochs, "batch_size": 32},
         **{

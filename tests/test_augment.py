@@ -1,4 +1,4 @@
-"""Whose voice makes a copy's babble: the clip's own speaker, or one other speaker drawn per copy."""
+"""Whose voice makes a copy's babble: the clip's own speaker, or one other real speaker drawn per copy."""
 
 import numpy as np
 import pandas as pd
@@ -13,10 +13,14 @@ def test_own_babble_is_the_speakers_voice_and_other_never_is() -> None:
     assert drawn == {"a", "c"}
 
 
-def test_babble_is_made_of_train_split_clips_only() -> None:
+def test_babble_is_made_of_train_split_clips_of_real_voices_only() -> None:
     clips = pd.DataFrame(
-        {"speaker": ["a", "a", "a", "b", "b", "c"], "split": ["train", "test", "val", "test", "train", "test"]},
-        index=[10, 11, 12, 13, 14, 15],
+        {
+            "speaker": ["a", "a", "a", "b", "b", "c", "tts"],
+            "split": ["train", "test", "val", "test", "train", "test", "train"],
+            "training_only": [False] * 6 + [True],
+        },
+        index=[10, 11, 12, 13, 14, 15, 16],
     )
     assert babble_pools(clips) == {"a": [10], "b": [14]}
 

@@ -9,9 +9,14 @@ from digits.scoring import held_out_speakers, top_confusions
 from digits.training import training_set
 
 
-def keys_of(speakers: list[str]) -> pd.DataFrame:
+def keys_of(speakers: list[str], training_only: list[bool] | None = None) -> pd.DataFrame:
     return pd.DataFrame(
-        {"path": [f"{i}.wav" for i in range(len(speakers))], "speaker": speakers, "label": range(len(speakers))}
+        {
+            "path": [f"{i}.wav" for i in range(len(speakers))],
+            "speaker": speakers,
+            "label": range(len(speakers)),
+            "training_only": training_only or [False] * len(speakers),
+        }
     )
 
 
@@ -23,6 +28,13 @@ def test_every_speaker_is_held_out_once_or_the_chosen_ones() -> None:
         held_out_speakers(keys, ["zed"])
     with pytest.raises(DigitsError, match="at least 2 speakers"):
         held_out_speakers(keys_of(["a", "a"]), "all")
+
+
+def test_a_training_only_voice_is_never_held_out() -> None:
+    keys = keys_of(["a", "tts", "b"], [False, True, False])
+    assert held_out_speakers(keys, "all") == ["a", "b"]
+    with pytest.raises(DigitsError, match="not in the data: tts"):
+        held_out_speakers(keys, ["tts"])
 
 
 def test_top_confusions_counts_only_errors_most_frequent_first() -> None:

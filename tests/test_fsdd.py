@@ -101,10 +101,10 @@ def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
     does all six); (project, dvc repro output)."""
     project = Project(tmp_path_factory.mktemp("fsdd") / "project")
     project.set_params(
-        fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"}, crossval={"speakers": ["nicolas"]}
+        fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"}, crossval={"speakers": ["fsdd/nicolas"]}
     )
     ran, output = project.repro()
-    assert len(ran) == 10 and {"crossval", "noise", "export"} <= set(ran)
+    assert len(ran) == 11 and {"synth", "crossval", "noise", "export"} <= set(ran)
     return project, output
 
 
@@ -115,7 +115,9 @@ def test_pipeline_on_fsdd_random_split(
     assert "3000 files verified against the lock, from local copy" in output
     root = project.root
     report = json.loads((root / "metrics" / "data_report.json").read_text())
-    assert report["accepted"] == 3000 and report["speakers"] == 6
+    fsdd_report = report["corpora"]["fsdd"]
+    assert fsdd_report["accepted"] == 3000 and fsdd_report["speakers"] == 6 and fsdd_report["use"] == "all"
+    assert report["corpora"]["synth"]["splits"] == {"train": report["corpora"]["synth"]["accepted"]}
     scores = json.loads((root / "metrics" / "eval.json").read_text())
     crossval = json.loads((root / "metrics" / "crossval.json").read_text())
     noise = json.loads((root / "metrics" / "noise.json").read_text())
@@ -125,7 +127,8 @@ def test_pipeline_on_fsdd_random_split(
     )
     assert scores["test_clips"] == 600
     assert scores["accuracy"] >= 0.99
-    assert crossval["folds"]["nicolas"]["clips"] == 500
+    assert list(crossval["folds"]) == ["fsdd/nicolas"] and crossval["folds"]["fsdd/nicolas"]["clips"] == 500
+    assert crossval["cross_corpus"]["clips"] == 3000 and crossval["cross_corpus"]["train"] == ["synth"]
     assert crossval["mean_accuracy"] >= 0.75  # the hardest FSDD voice; 0.65 without augmentation
     assert noise["white"]["snr_0db"] >= 0.7
 

@@ -14,7 +14,7 @@ from tests.badfiles import make_bad_corpus
 from tests.conftest import ingest_into
 from tests.corpus import make_corpus, synth_clip
 
-PARAMS = {"layout": "auto", "split": "random", "test_size": 0.2, "val_size": 0.1, "test_speakers": [], "seed": 0}
+PARAMS = {"split": "random", "test_size": 0.2, "val_size": 0.1, "test_speakers": [], "seed": 0}
 PARAMS |= {"min_seconds": 0.05, "max_seconds": 10.0}
 
 
@@ -59,7 +59,11 @@ def test_every_file_is_accepted_or_rejected_with_a_reason(messy: Path, tmp_path:
     assert report["found"] == 25 and report["accepted"] == 20 and report["rejected"] == 5
     assert report["rejected_by_reason"]["duplicate of"] == 1
     assert set(manifest["channels"]) == {1, 2}
-    assert manifest["speaker"].eq("ann").all() and manifest["take"].isin([0, 1]).all()
+    assert (
+        manifest["speaker"].eq("rec/ann").all()
+        and manifest["corpus"].eq("rec").all()
+        and manifest["take"].isin([0, 1]).all()
+    )
     assert manifest["split"].value_counts().to_dict() == {"train": 14, "test": 4, "val": 2}
     assert manifest["sha256"].is_unique
 
@@ -68,7 +72,7 @@ def test_nothing_usable_is_a_clear_error(tmp_path: Path) -> None:
     root = tmp_path / "junk"
     root.mkdir()
     (root / "a.wav").write_bytes(b"")
-    with pytest.raises(DigitsError, match=r"no usable recordings .* 1 files found, all rejected"):
+    with pytest.raises(DigitsError, match=r"no usable recordings .* 1 files found, none accepted"):
         ingest(root, tmp_path)
 
 

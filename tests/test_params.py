@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from digits import DigitsError
-from digits.params import FeaturesParams, IngestParams, NoiseParams, Section, load
+from digits.params import FeaturesParams, IngestParams, NoiseParams, Section, SynthParams, load
 from tests.conftest import PROJECT
 
 DIGITS = str(Path(sys.executable).parent / "digits")
@@ -44,7 +44,20 @@ def test_every_section_of_the_project_params_is_valid() -> None:
         (FeaturesParams, "test_speeds", [0.9, 3.0], "features.test_speeds.1: input should be less than or equal to 2"),
         (FeaturesParams, "engine", "spark", "features.engine: input should be 'local' or 'dask', got 'spark'"),
         (FeaturesParams, "n_fft", ..., "features.n_fft: missing"),
-        (IngestParams, "layout", "foo", "ingest.layout: input should be 'auto', 'fsdd', 'audiomnist' or 'folders'"),
+        (
+            IngestParams,
+            "sources",
+            {"fsdd": {"data_dir": "x", "layout": "foo", "use": "all"}},
+            "ingest.sources.fsdd.layout: input should be 'auto', 'fsdd', 'audiomnist' or 'folders'",
+        ),
+        (
+            IngestParams,
+            "sources",
+            {"synth": {"data_dir": "x", "layout": "auto", "use": "train"}},
+            "ingest: sources: at least one corpus needs `use: all`",
+        ),
+        (SynthParams, "rate", [1.2, 0.8], "synth: rate must be [low, high]: [1.2, 0.8]"),
+        (SynthParams, "voices", {"say": 3}, "synth.voices.say: input should be 'espeak-ng', 'flite' or 'festival'"),
         (NoiseParams, "draws", 0, "noise.draws: input should be greater than 0, got 0"),
         (NoiseParams, "kinds", ["pink"], "noise.kinds.0: input should be 'white', 'speech_shaped' or 'babble'"),
     ],
@@ -67,7 +80,8 @@ def test_params_are_frozen() -> None:
     ("stage", "section", "key", "value", "paths", "message"),
     [
         ("features", "features", "n_mfc", 20, ["m.parquet", "out"], "features.n_mfc: unknown key"),
-        ("ingest", "ingest", "layout", "foo", ["m.parquet", "r.parquet", "out.json"], "ingest.layout: input should"),
+        ("ingest", "ingest", "split", "foo", ["m.parquet", "r.parquet", "out.json"], "ingest.split: input should"),
+        ("synth", "synth", "takes", 0, ["out"], "synth.takes: input should be greater than 0"),
         ("features", "features", "length", "bar", ["m.parquet", "out"], "features.length: input should"),
         ("augment", "augment", "copies", -1, ["m.parquet", "f", "out"], "augment.copies: input should be greater"),
     ],

@@ -48,6 +48,23 @@ def test_change_speed_shortens_or_lengthens_and_shift_pitch_keeps_duration() -> 
     assert len(shifted) == len(y) and not np.allclose(shifted, y, atol=1e-3)
 
 
+@pytest.mark.parametrize("semitones", [-2.0, 3.0])
+def test_pitch_shift_by_resampling_moves_the_spectrum_as_the_vocoder_does(semitones: float) -> None:
+    """Both methods move a tone by the same interval; only the vocoder keeps the duration."""
+    t = np.arange(4000) / 8000
+    y = np.sin(2 * np.pi * 500 * t).astype(np.float32)
+    p = settings(speed=0.0, pitch=abs(semitones), noise_prob=0.0)
+    rng = np.random.default_rng(0)
+    drawn = rng.uniform(-p.pitch, p.pitch)  # what perturb draws with the same seed
+    out = {}
+    for method in ("vocoder", "resample"):
+        out[method], _ = perturb(y, 8000, np.random.default_rng(0), [], p.model_copy(update={"pitch_shift": method}))
+        spectrum = np.abs(np.fft.rfft(out[method] * np.hanning(len(out[method]))))
+        assert np.argmax(spectrum) * 8000 / len(out[method]) == pytest.approx(500 * 2 ** (drawn / 12), rel=0.02)
+    assert len(out["vocoder"]) == len(y)
+    assert len(out["resample"]) == pytest.approx(len(y) / 2 ** (drawn / 12), abs=2)
+
+
 def test_perturb_is_seeded_and_zero_settings_change_nothing() -> None:
     y, pool = synth_clip(7, 0, 0), [synth_clip(d, 0, 1) for d in range(10)]
     p = settings(speed=0.15, pitch=2.0, noise_prob=1.0, snr_db=(0, 30))

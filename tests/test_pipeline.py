@@ -14,7 +14,19 @@ from digits.frontend import resample
 from tests.conftest import Project, synthetic_project
 from tests.corpus import synth_clip
 
-ALL_STAGES = {"fetch", "ingest", "features", "augment", "train", "evaluate", "export", "crossval", "noise", "gallery"}
+ALL_STAGES = {
+    "fetch",
+    "synth",
+    "ingest",
+    "features",
+    "augment",
+    "train",
+    "evaluate",
+    "export",
+    "crossval",
+    "noise",
+    "gallery",
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +52,11 @@ def test_first_repro_runs_every_stage_and_writes_metrics(project: Project) -> No
     assert set(scores["per_class"]) == {str(d) for d in range(10)}
     assert {"precision", "recall", "f1"} <= set(scores["macro"]) and "f1" in scores["weighted"]
     report = json.loads((project.root / "metrics" / "data_report.json").read_text())
-    assert report["accepted"] == 180 and report["rejected"] == 0 and report["speakers"] == 3
+    assert report["accepted"] == 220 and report["rejected"] == 0 and report["speakers"] == 7
+    assert report["corpora"]["fsdd"]["accepted"] == 180 and report["corpora"]["fsdd"]["speakers"] == 3
+    synth = report["corpora"]["synth"]
+    assert synth["accepted"] == 40 and synth["splits"] == {"train": 40}
+    assert set(synth["engines"]) == {"espeak-ng", "flite", "festival"}
     predictions = pd.read_csv(project.root / "metrics" / "predictions.csv")
     assert len(predictions) == 36 and {"actual", "predicted"} <= set(predictions.columns)
     for png in ("confusion.png", "gallery.png"):
@@ -52,23 +68,31 @@ def test_first_repro_runs_every_stage_and_writes_metrics(project: Project) -> No
 
 def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(project: Project) -> None:
     crossval = json.loads((project.root / "metrics" / "crossval.json").read_text())
-    assert set(crossval["folds"]) == {"s0", "s1", "s2"}
+    folds = {"fsdd/s0", "fsdd/s1", "fsdd/s2"}  # never a synthetic voice
+    assert set(crossval["folds"]) == folds
     accuracies = [fold["accuracy"] for fold in crossval["folds"].values()]
     assert crossval["mean_accuracy"] == pytest.approx(np.mean(accuracies), abs=1e-6)
     assert crossval["std_accuracy"] == pytest.approx(np.std(accuracies), abs=1e-6)
     assert all(fold["clips"] == 60 for fold in crossval["folds"].values())
-    # each fold trains on the other 120 clips and their augmented copies, less those babbled with the held-out voice
+    # each fold trains on the other 120 clips, the 40 synthetic ones and their augmented copies, less those
+    # babbled with the held-out voice
     copies = pd.read_parquet(project.root / "data" / "augmented", columns=["speaker", "noise_speaker"])
     for speaker, fold in crossval["folds"].items():
         heard = (copies["speaker"] != speaker) & (copies["noise_speaker"] != speaker)
-        assert fold["train_examples"] == 120 + heard.sum() < 120 + (copies["speaker"] != speaker).sum()
+        assert fold["train_examples"] == 160 + heard.sum() < 160 + (copies["speaker"] != speaker).sum()
+    # and one model trained on the synthetic voices alone (copies babbled with a real voice left out) is scored
+    # on all 180 real clips
+    cross = crossval["cross_corpus"]
+    synthetic = copies["speaker"].str.startswith("synth/")
+    assert cross["train"] == ["synth"] and cross["test"] == ["fsdd"] and cross["clips"] == 180
+    assert cross["train_examples"] == 40 + (synthetic & (copies["noise_speaker"] == "")).sum() < 40 + synthetic.sum()
     assert crossval["mean_accuracy"] >= 0.6, crossval
     assert crossval["test_views"] == 1 + len(project.params()["features"]["test_speeds"])
     assert all(0 <= fold["accuracy_one_view"] <= 1 for fold in crossval["folds"].values())
     predictions = pd.read_csv(project.root / "metrics" / "crossval" / "predictions.csv")
-    assert len(predictions) == 180 and set(predictions["speaker"]) == {"s0", "s1", "s2"}
+    assert len(predictions) == 180 and set(predictions["fold"]) == folds
     timing = json.loads((project.root / "metrics" / "timing" / "crossval.json").read_text())
-    assert set(timing["train_seconds"]) == {"s0", "s1", "s2"}
+    assert set(timing["train_seconds"]) == {*folds, "cross_corpus"}
     assert timing["stage_seconds"] >= timing["total_train_seconds"] > 0
 
     noise = json.loads((project.root / "metrics" / "noise.json").read_text())
@@ -84,19 +108,20 @@ def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(projec
 def test_augmented_copies_are_features_of_every_clip(project: Project) -> None:
     copies = pd.read_parquet(project.root / "data" / "augmented")
     n = project.params()["augment"]["copies"]
-    assert len(copies) == 180 * n and sorted(copies["copy"].unique()) == list(range(1, n + 1))
+    n_synth = project.params()["augment"]["training_only_copies"]
+    assert len(copies) == 180 * n + 40 * n_synth and sorted(copies["copy"].unique()) == list(range(1, n_synth + 1))
     clean = pd.read_parquet(project.root / "data" / "features").set_index("path")
     row = copies.iloc[0]  # a copy is one view; its clip's first view is the clip itself
     first_view = clean.loc[row["path"], "mfcc"][: len(row["mfcc"])]
     assert len(row["mfcc"]) == 20 * 32 and not np.allclose(row["mfcc"], first_view)
     babbled = copies[copies["noise_speaker"] != ""]  # default babble_from: other
     assert 0 < len(babbled) < len(copies) and (babbled["noise_speaker"] != babbled["speaker"]).all()
-    assert set(babbled["noise_speaker"]) == {"s0", "s1", "s2"}
+    assert set(babbled["noise_speaker"]) == {"fsdd/s0", "fsdd/s1", "fsdd/s2"}  # real voices only
 
 
 def test_features_are_parquet_readable_by_pandas(project: Project) -> None:
     table = pd.read_parquet(project.root / "data" / "features")
-    assert len(table) == 180
+    assert len(table) == 220
     views = 1 + len(project.params()["features"]["test_speeds"])
     assert views > 1 and len(table["mfcc"].iloc[0]) == views * 20 * 32 and len(table["summary"].iloc[0]) == views * 140
 

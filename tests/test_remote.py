@@ -39,7 +39,7 @@ def hashes(root: Path) -> dict[str, str]:
 def pushed(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A project (cheap params) after `dvc repro`, committed, and pushed to its default remote."""
     project = synthetic_project(
-        tmp_path_factory.mktemp("remote") / "project", corpus, epochs=3, crossval={"speakers": ["s0"]}
+        tmp_path_factory.mktemp("remote") / "project", corpus, epochs=3, crossval={"speakers": ["fsdd/s0"]}
     )
     project.repro()
     commit(project, "a run")
@@ -179,7 +179,8 @@ def test_new_recordings_become_a_new_dataset_version(pushed: Project, corpus: Pa
     copy.run("dvc", "pull")
     shutil.copytree(corpus, copy.root / "recordings")
     copy.run("dvc", "add", "recordings")
-    copy.set_params(ingest={"data_dir": "recordings"})
+    sources = copy.params()["ingest"]["sources"]
+    copy.set_params(ingest={"sources": {**sources, "fsdd": {**sources["fsdd"], "data_dir": "recordings"}}})
     ran, _ = copy.repro()
     assert "ingest" in ran and "train" in ran
     commit(copy, "dataset v1: the synthetic corpus")
