@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, ClassVar, Literal, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from digits import DigitsError
 
@@ -38,10 +38,15 @@ class FetchParams(Section):
     local_copy: str | None
 
 
+def yaml_off(value: object) -> object:
+    """`off` for YAML's `off` (which YAML 1.1 reads as False), else `value` unchanged."""
+    return "off" if value is False else value
+
+
 class SourceParams(Params):
     data_dir: str
     layout: Literal["auto", "fsdd", "audiomnist", "folders"]
-    use: Literal["all", "train", "off"]
+    use: Annotated[Literal["all", "train", "off"], BeforeValidator(yaml_off)]
 
 
 CorpusName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$")]

@@ -19,7 +19,8 @@ PARAMS |= {"min_seconds": 0.05, "max_seconds": 10.0}
 
 
 def ingest(root: Path, tmp_path: Path, **params) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    ingest_into(tmp_path / "data", **{**PARAMS, "data_dir": str(root), **params})
+    where = {} if "sources" in params else {"data_dir": str(root)}  # one corpus, `rec`, unless sources are given
+    ingest_into(tmp_path / "data", **{**PARAMS, **where, **params})
     return (
         pd.read_parquet(tmp_path / "data" / "manifest.parquet"),
         pd.read_parquet(tmp_path / "data" / "rejects.parquet"),
@@ -98,3 +99,50 @@ def test_a_corpus_of_bad_files_is_accounted_for_file_by_file(tmp_path: Path) -> 
     assert {"too short", "too long", "silent", "NaN or infinite samples", "unreadable"} <= set(
         report["rejected_by_reason"]
     )
+
+
+def test_corpora_are_namespaced_and_a_training_only_one_is_all_train(tmp_path: Path) -> None:
+    real = make_corpus(tmp_path / "real", speakers=2, takes=3)  # 60 clips, speakers s0 and s1
+    extra = tmp_path / "extra"
+    (extra / "s0").mkdir(parents=True)  # another corpus's s0: not the same speaker
+    for digit in range(10):
+        for take in range(2):
+            sf.write(extra / "s0" / f"{digit}_s0_{take}.wav", synth_clip(digit, 5, take), 8000, "PCM_16")
+    (extra / "corpus.json").write_text(json.dumps({"engines": {"espeak-ng": "1.51"}}))  # its card, not a file
+    sources = {
+        "real": {"data_dir": str(real), "layout": "auto", "use": "all"},
+        "tts": {"data_dir": str(extra), "layout": "audiomnist", "use": "train"},
+        "gone": {"data_dir": str(tmp_path / "nowhere"), "layout": "auto", "use": "off"},  # not even looked for
+    }
+    manifest, rejects, report = ingest(real, tmp_path, sources=sources)
+    assert rejects.empty and manifest["corpus"].value_counts().to_dict() == {"real": 60, "tts": 20}
+    assert sorted(manifest["speaker"].unique()) == ["real/s0", "real/s1", "tts/s0"]
+    tts = manifest[manifest["corpus"] == "tts"]
+    assert tts["training_only"].all() and (tts["split"] == "train").all()
+    assert not manifest.loc[manifest["corpus"] == "real", "training_only"].any()
+    assert set(manifest.loc[manifest["corpus"] == "real", "split"]) == {"train", "val", "test"}
+    assert list(report["corpora"]) == ["real", "tts"] and report["found"] == 80 == report["accepted"]
+    assert report["corpora"]["tts"] == {
+        "use": "train",
+        "found": 20,
+        "accepted": 20,
+        "rejected": 0,
+        "rejected_by_reason": {},
+        "splits": {"train": 20},
+        "speakers": 1,
+        "labels": 10,
+        "engines": {"espeak-ng": "1.51"},
+    }
+
+
+def test_a_copy_in_another_corpus_is_a_duplicate(tmp_path: Path) -> None:
+    real = make_corpus(tmp_path / "real", speakers=1, takes=2)
+    (tmp_path / "again" / "s0").mkdir(parents=True)
+    shutil.copy(real / "3_s0_1.wav", tmp_path / "again" / "s0" / "3_s0_1.wav")
+    sources = {
+        "real": {"data_dir": str(real), "layout": "auto", "use": "all"},
+        "again": {"data_dir": str(tmp_path / "again"), "layout": "audiomnist", "use": "train"},
+    }
+    manifest, rejects, _ = ingest(real, tmp_path, sources=sources)
+    assert len(manifest) == 20 and rejects["reason"].tolist() == [f"duplicate of {real / '3_s0_1.wav'}"]
+    assert rejects["corpus"].tolist() == ["again"]

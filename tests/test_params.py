@@ -70,6 +70,16 @@ def test_a_bad_value_is_one_line_naming_the_key(
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_a_corpus_switched_off_in_plain_yaml_is_off(tmp_path: Path) -> None:
+    """YAML 1.1 reads `use: off` as False; the params read it as the word."""
+    path = tmp_path / "params.yaml"
+    path.write_text((PROJECT / "params.yaml").read_text().replace("use: train", "use: off"))
+    assert load(IngestParams, path).sources["synth"].use == "off"
+    path.write_text((PROJECT / "params.yaml").read_text().replace("use: train", "use: on"))
+    with pytest.raises(DigitsError, match=r"ingest\.sources\.synth\.use: input should be 'all', 'train' or 'off'"):
+        load(IngestParams, path)
+
+
 def test_params_are_frozen() -> None:
     p = load(NoiseParams, PROJECT / "params.yaml")
     with pytest.raises(ValueError, match="frozen"):
