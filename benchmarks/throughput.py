@@ -1,6 +1,7 @@
 """Benchmark of the two stages that grow with more voices, each side by side in one run on the same data.
 
-1. augment: perturbed copies per second, one process (the old serial loop) vs every core.
+1. augment: perturbed copies per second, one process (the old serial loop) vs every core, with the
+   pitch shift by phase vocoder (the default) and by resampling (`augment.pitch_shift: resample`).
 2. training: examples per second of the training recipe's `fit`, batch 64 with XLA (Keras' default
    `jit_compile="auto"`, the old recipe) vs batch 64 and batch 128 without XLA (the recipe now).
 
@@ -53,8 +54,10 @@ def main() -> None:
         manifest = Path(work) / "manifest.parquet"
         clips[~clips["training_only"]].sample(CLIPS, random_state=0).to_parquet(manifest)
         serial, parallel = augment_rate(manifest, 1, p), augment_rate(manifest, 0, p)
+        resampled = augment_rate(manifest, 0, p.model_copy(update={"pitch_shift": "resample"}))
     print(f"augment, {CLIPS} clips x {p.copies} copies: one process {serial:.0f} copies/s, ", end="")
-    print(f"{cores()} processes {parallel:.0f} copies/s ({parallel / serial:.1f}x)")
+    print(f"{cores()} processes {parallel:.0f} copies/s ({parallel / serial:.1f}x), ", end="")
+    print(f"{cores()} processes with pitch_shift: resample {resampled:.0f} copies/s ({resampled / serial:.1f}x)")
 
     keys, x, copies, _ = load_inputs("cnn", Path("data/features"), Path("data/augmented"))
     x_all = np.concatenate([x, copies[1]]) if copies else x
