@@ -146,11 +146,19 @@ class AugmentParams(Section):
     talkers: tuple[Positive, Positive]
     snr_db: tuple[float, float]
     babble_snr: Literal["total", "per_talker"]
+    reverb_prob: Share
+    rt60: Range
+    band_prob: Share
+    band_low_hz: Range
+    band_high_hz: Range
     seed: Count
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> Self:
-        in_order(self, "talkers", "snr_db")
+        in_order(self, "talkers", "snr_db", "rt60", "band_low_hz", "band_high_hz")
+        if self.band_low_hz[1] >= self.band_high_hz[0]:
+            low, high = list(self.band_low_hz), list(self.band_high_hz)
+            raise ValueError(f"band_low_hz {low} must end below band_high_hz {high}")
         return self
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import librosa
 import numpy as np
+import scipy.signal
 
 from digits.frontend import resample
 from digits.params import AugmentParams, SpecAugmentParams
@@ -46,11 +47,62 @@ def change_speed(y: np.ndarray, sr: int, factor: float) -> np.ndarray:
     return resample(y, round(sr * factor), sr)
 
 
-def shift_pitch(y: np.ndarray, sr: int, semitones: float) -> np.ndarray:
-    """Shift the pitch and formants of `y` by `semitones` at constant duration."""
+def phase_vocoder(spectrum: np.ndarray, rate: float, hop_length: int) -> np.ndarray:
+    """The STFT `spectrum (1 + n_fft // 2, frames)` played `rate` times faster at the same pitch.
+
+    `librosa.phase_vocoder`'s algorithm, with its loop over output frames replaced by a cumulative sum
+    of the phase advances (each depends on the input frames only), which is several times faster.
+    """
+    n_fft = 2 * (spectrum.shape[0] - 1)
+    steps = np.arange(0, spectrum.shape[1], rate)
+    expected = hop_length * librosa.fft_frequencies(sr=2 * np.pi, n_fft=n_fft)[:, None]
+    padded = np.pad(spectrum, [(0, 0), (0, 2)])
+    left, right = padded[:, steps.astype(int)], padded[:, steps.astype(int) + 1]
+    alpha = steps % 1.0
+    magnitude = (1.0 - alpha) * np.abs(left) + alpha * np.abs(right)
+    deviation = np.angle(right) - np.angle(left) - expected
+    deviation -= 2.0 * np.pi * np.round(deviation / (2.0 * np.pi))
+    advance = np.concatenate([np.angle(spectrum[:, :1]), (expected + deviation)[:, :-1]], axis=1)
+    return magnitude * np.exp(1j * np.cumsum(advance, axis=1))
+
+
+def shift_pitch(y: np.ndarray, sr: int, semitones: float, factor: float = 1.0) -> np.ndarray:
+    """Shift the pitch and formants of `y` by `semitones`, then play it `factor` times faster (as
+    `change_speed`): a time stretch by phase vocoder and one resampling for both."""
     if len(y) < 256:
-        return y
-    return librosa.effects.pitch_shift(y, sr=sr, n_steps=semitones, n_fft=256, hop_length=64).astype(np.float32)
+        return change_speed(y, sr, factor)
+    rate, n_fft, hop_length = 2.0 ** (-semitones / 12), 256, 64
+    spectrum = librosa.stft(y, n_fft=n_fft, hop_length=hop_length)
+    stretched = librosa.istft(
+        phase_vocoder(spectrum, rate, hop_length), hop_length=hop_length, n_fft=n_fft, length=round(len(y) / rate)
+    )
+    shifted = resample(stretched.astype(np.float32), round(sr * factor / rate), sr)
+    return librosa.util.fix_length(shifted, size=int(np.ceil(len(y) * sr / round(sr * factor))))
+
+
+def band_limit(y: np.ndarray, sr: int, low_hz: float, high_hz: float) -> np.ndarray:
+    """`y` through a band-pass between `low_hz` and `high_hz` (2nd-order Butterworth, as a cheap microphone or
+    telephone line); a high-pass only when `high_hz` reaches Nyquist."""
+    if high_hz >= sr / 2:
+        sos = scipy.signal.butter(2, low_hz, btype="highpass", fs=sr, output="sos")
+    else:
+        sos = scipy.signal.butter(2, [low_hz, high_hz], btype="bandpass", fs=sr, output="sos")
+    return scipy.signal.sosfilt(sos, y).astype(np.float32)
+
+
+def room_response(sr: int, rt60: float, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic room impulse response: the direct path, then Gaussian noise decaying by 60 dB in `rt60`
+    seconds, `rt60` seconds long."""
+    t = np.arange(max(round(rt60 * sr), 2)) / sr
+    h = rng.standard_normal(len(t)) * 10 ** (-3 * t / rt60) * 0.1
+    h[0] = 1.0
+    return (h / np.sqrt(np.sum(h**2))).astype(np.float32)
+
+
+def reverberate(y: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """`y` convolved with the impulse response `h`, at its level, with the reverberant tail kept."""
+    wet = scipy.signal.fftconvolve(y, h)
+    return (wet * (np.abs(y).max() / (np.abs(wet).max() + 1e-12))).astype(np.float32)
 
 
 def perturb(
@@ -60,20 +112,34 @@ def perturb(
 
     Speed factor uniform in `1 ± p.speed`, pitch shift uniform in `± p.pitch` semitones (`p.pitch_shift`
     `vocoder`: at constant duration; `resample`: in the same resampling as the speed, so the duration
-    changes too, which the front end's `resize` evens out, at a tenth of the cost), then with
+    changes too, which the front end's `resize` evens out, at a third of the cost), then with
     probability `p.noise_prob` noise at an SNR uniform in `p.snr_db`: with probability `p.babble_share`
     babble of `p.talkers` (uniform in that range) of `noise_clips`, else white noise. With `babble_snr`
     `per_talker` that SNR is the clip's against each talker alone, so that `y` stays the loudest voice
     whatever the number of talkers (k talkers at a per-talker SNR s make a total SNR of s - 10 log10 k);
-    with `total` it is against the whole babble. A zero setting leaves that perturbation out.
+    with `total` it is against the whole babble. Then the channel, which colours speech and noise alike:
+    with probability `p.reverb_prob` a synthetic room (`rt60` uniform in `p.rt60`), with probability
+    `p.band_prob` a band-pass with edges uniform in `p.band_low_hz` and `p.band_high_hz`. A zero setting
+    leaves that perturbation out.
     """
     factor = rng.uniform(1 - p.speed, 1 + p.speed) if p.speed else 1.0
     semitones = rng.uniform(-p.pitch, p.pitch) if p.pitch else 0.0
-    if p.pitch_shift == "resample":
+    if p.pitch_shift == "resample" or not semitones:
         y = change_speed(y, sr, factor * 2 ** (semitones / 12))
     else:
-        y = change_speed(y, sr, factor) if p.speed else y
-        y = shift_pitch(y, sr, semitones) if p.pitch else y
+        y = shift_pitch(y, sr, semitones, factor)
+    y, noise = add_random_noise(y, rng, noise_clips, p)
+    if p.reverb_prob and rng.random() < p.reverb_prob:
+        y = reverberate(y, room_response(sr, rng.uniform(*p.rt60), rng))
+    if p.band_prob and rng.random() < p.band_prob:
+        y = band_limit(y, sr, rng.uniform(*p.band_low_hz), rng.uniform(*p.band_high_hz))
+    return y, noise
+
+
+def add_random_noise(
+    y: np.ndarray, rng: np.random.Generator, noise_clips: Sequence[np.ndarray], p: AugmentParams
+) -> tuple[np.ndarray, str]:
+    """`y` with, at probability `p.noise_prob`, babble or white noise as `perturb` describes, and its kind."""
     if not p.noise_prob or rng.random() >= p.noise_prob:
         return y, ""
     if len(noise_clips) > 0 and rng.random() < p.babble_share:

@@ -1,14 +1,27 @@
 """Augmentation and noise: exact SNRs, the effects they claim, and seeded reproducibility."""
 
+import librosa
 import numpy as np
 import pytest
 
 from digits.params import AugmentParams, SpecAugmentParams
-from digits.perturb import add_noise, babble, change_speed, perturb, shift_pitch, spec_augment, white_noise
+from digits.perturb import (
+    add_noise,
+    babble,
+    band_limit,
+    change_speed,
+    perturb,
+    phase_vocoder,
+    reverberate,
+    room_response,
+    shift_pitch,
+    spec_augment,
+    white_noise,
+)
 from tests.conftest import params_of
 from tests.corpus import synth_clip
 
-NONE = {"speed": 0.0, "pitch": 0.0, "noise_prob": 0.0}  # no perturbation at all
+NONE = {"speed": 0.0, "pitch": 0.0, "noise_prob": 0.0, "reverb_prob": 0.0, "band_prob": 0.0}  # no perturbation at all
 
 
 def settings(**changes: object) -> AugmentParams:
@@ -65,9 +78,50 @@ def test_pitch_shift_by_resampling_moves_the_spectrum_as_the_vocoder_does(semito
     assert len(out["resample"]) == pytest.approx(len(y) / 2 ** (drawn / 12), abs=2)
 
 
+@pytest.mark.parametrize("rate", [0.8, 1.0, 1.17])
+def test_phase_vocoder_is_librosas_without_the_loop(rate: float) -> None:
+    spectrum = librosa.stft(synth_clip(4, 1, 0), n_fft=256, hop_length=64)
+    expected = librosa.phase_vocoder(spectrum, rate=rate, hop_length=64, n_fft=256)
+    assert np.allclose(phase_vocoder(spectrum, rate, 64), expected, atol=1e-3 * np.abs(expected).max())
+
+
+def tone(hz: float, n: int = 8000) -> np.ndarray:
+    """One second of a unit sine at `hz` at 8 kHz."""
+    return np.sin(2 * np.pi * hz * np.arange(n) / 8000).astype(np.float32)
+
+
+def test_band_limit_passes_the_band_and_cuts_either_side() -> None:
+    def gain(hz: float, low: float, high: float) -> float:
+        return float(band_limit(tone(hz), 8000, low, high)[4000:].std() / tone(hz)[4000:].std())
+
+    assert gain(1000, 300, 3000) > 0.95
+    assert gain(60, 300, 3000) < 0.1 and gain(3800, 300, 3000) < 0.3
+    assert gain(3800, 300, 4000) > 0.95 and gain(60, 300, 4000) < 0.1  # at Nyquist: a high-pass only
+
+
+def test_a_room_adds_a_decaying_tail_at_the_clips_level() -> None:
+    h = room_response(8000, 0.3, np.random.default_rng(0))
+    assert len(h) == 2400 and h[0] == h.max() and np.sum(h**2) == pytest.approx(1.0, rel=1e-5)
+    first, last = np.sqrt(np.mean(h[1:241] ** 2)), np.sqrt(np.mean(h[-240:] ** 2))
+    assert 20 * np.log10(first / last) > 40  # 60 dB over the whole response
+    y = synth_clip(2, 0, 0)
+    wet = reverberate(y, h)
+    assert len(wet) == len(y) + len(h) - 1 and np.abs(wet).max() == pytest.approx(np.abs(y).max(), rel=1e-5)
+    assert np.abs(wet[len(y) :]).max() > 0.01 * np.abs(y).max()
+
+
+@pytest.mark.parametrize("changes", [{"reverb_prob": 1.0}, {"band_prob": 1.0}])
+def test_each_channel_setting_changes_every_copy(changes: dict) -> None:
+    y = synth_clip(7, 0, 0)
+    for seed in range(3):
+        plain, _ = perturb(y, 8000, np.random.default_rng(seed), [], settings(**NONE))
+        coloured, _ = perturb(y, 8000, np.random.default_rng(seed), [], settings(**{**NONE, **changes}))
+        assert len(coloured) >= len(plain) and not np.allclose(coloured[: len(plain)], plain, atol=1e-3)
+
+
 def test_perturb_is_seeded_and_zero_settings_change_nothing() -> None:
     y, pool = synth_clip(7, 0, 0), [synth_clip(d, 0, 1) for d in range(10)]
-    p = settings(speed=0.15, pitch=2.0, noise_prob=1.0, snr_db=(0, 30))
+    p = settings(speed=0.15, pitch=2.0, noise_prob=1.0, snr_db=(0, 30), reverb_prob=0.5, band_prob=0.5)
     first, noise = perturb(y, 8000, np.random.default_rng([1, 2]), pool, p)
     again, _ = perturb(y, 8000, np.random.default_rng([1, 2]), pool, p)
     other, _ = perturb(y, 8000, np.random.default_rng([1, 3]), pool, p)
