@@ -73,6 +73,8 @@ def tracked_files() -> list[str]:
 class Project:
     """A copy of the project in its own git + DVC repository, for running `dvc` end to end."""
 
+    first_run: list[str]  # the stages that the first `dvc repro` ran, where a fixture made one
+
     def __init__(self, root: Path) -> None:
         self.root = root
         for name in tracked_files():
@@ -83,6 +85,13 @@ class Project:
         self.run("git", "init", "-q")
         self.run("git", "add", "-A")
         self.run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy")
+
+    def copy(self, root: Path) -> "Project":
+        """A copy of this project (git, DVC cache, outputs) at `root`, which must not exist."""
+        shutil.copytree(self.root, root, symlinks=True)
+        copy = Project.__new__(Project)
+        copy.root, copy.first_run = root, list(getattr(self, "first_run", []))
+        return copy
 
     def run(self, *cmd: str) -> str:
         """Run a command in the project with the venv first on PATH; return stdout+stderr."""
@@ -133,4 +142,20 @@ def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -
             **sections,
         },
     )
+    return project
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A synthetic project, committed, after one `dvc repro` of every stage: shared by the end-to-end modules,
+    each of which works on its own `copy` (one run instead of one per module)."""
+    project = synthetic_project(
+        tmp_path_factory.mktemp("pipeline") / "project",
+        corpus,
+        epochs=20,
+        model={"cnn": {"filters": [16, 32], "kernel_size": 3, "dropout": 0.2}},
+    )
+    project.run("git", "add", "-A")
+    project.run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "synthetic corpus")
+    project.first_run, _ = project.repro()
     return project

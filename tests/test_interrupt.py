@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, synthetic_project
+from tests.conftest import Project
 
 
 def metrics(project: Project) -> dict[str, str]:
@@ -25,12 +25,9 @@ def models(project: Project) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def project(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A project on the synthetic corpus after one `dvc repro` (training long enough to be interrupted)."""
-    project = synthetic_project(
-        tmp_path_factory.mktemp("interrupt") / "project", corpus, epochs=12, crossval={"speakers": ["fsdd/s0"]}
-    )
-    project.first_run, _ = project.repro()
+def project(pipeline_run: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of the shared project after its one `dvc repro` (training long enough to be interrupted)."""
+    project = pipeline_run.copy(tmp_path_factory.mktemp("interrupt") / "project")
     project.first_metrics, project.first_models = metrics(project), models(project)
     return project
 
@@ -75,7 +72,7 @@ def test_train_killed_mid_run_then_rerun_gives_the_uninterrupted_outputs(project
     ran, _ = project.repro()
     assert "train" in ran and "evaluate" in ran
     recovered = metrics(project)
-    assert recovered != project.first_metrics  # 13 epochs, not 12
+    assert recovered != project.first_metrics  # 13 epochs, not 20
     keras_file = (models / "model.keras").read_bytes()
     ran, _ = project.repro("--force", "--single-item", "train")  # the same run, uninterrupted
     assert ran == ["train"] and (models / "model.keras").read_bytes() == keras_file

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from digits.frontend import resample
-from tests.conftest import Project, synthetic_project
+from tests.conftest import Project
 from tests.corpus import synth_clip
 
 ALL_STAGES = {
@@ -30,18 +30,9 @@ ALL_STAGES = {
 
 
 @pytest.fixture(scope="module")
-def project(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A project pointed at the synthetic corpus (through its own lock), after one `dvc repro`."""
-    project = synthetic_project(
-        tmp_path_factory.mktemp("project"),
-        corpus,
-        epochs=20,
-        model={"cnn": {"filters": [16, 32], "kernel_size": 3, "dropout": 0.2}},
-    )
-    project.run("git", "add", "-A")
-    project.run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "synthetic corpus")
-    project.first_run, project.first_output = project.repro()
-    return project
+def project(pipeline_run: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of the shared project on the synthetic corpus, after its one `dvc repro`."""
+    return pipeline_run.copy(tmp_path_factory.mktemp("pipeline-copy") / "project")
 
 
 def test_first_repro_runs_every_stage_and_writes_metrics(project: Project) -> None:

@@ -95,6 +95,13 @@ def test_a_removed_dep_is_caught(tmp_path: Path) -> None:
     assert missing_deps(tmp_path / "dvc.yaml") == {"export": ["digits/runtime.py"]}
 
 
+def test_every_corpus_ingest_reads_is_one_of_its_deps() -> None:
+    """A corpus added to `ingest.sources` but not to the stage's deps would never make `dvc repro` rerun ingest."""
+    deps = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]["ingest"]["deps"]
+    sources = yaml.safe_load((PROJECT / "params.yaml").read_text())["ingest"]["sources"]
+    assert sources and all(f"${{ingest.sources.{name}.data_dir}}" in deps for name in sources)
+
+
 def test_each_stage_runs_its_own_module_named_after_it() -> None:
     for name, (module, deps) in stage_modules(PROJECT / "dvc.yaml").items():
         assert module == f"stages.{name}" and f"stages/{name}.py" in deps
