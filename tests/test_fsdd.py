@@ -97,11 +97,14 @@ def check_predict(root: Path, work: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
-    """The default recipe run on FSDD, leave-one-speaker-out on one speaker only, to keep CI short (`make run`
-    does all six); (project, dvc repro output)."""
+    """The default recipe run on FSDD, to keep CI short with 30 synthetic voices saying each digit once (`make
+    run`: 250, twice) and leave-one-speaker-out on one speaker only (`make run`: all six); (project, dvc repro
+    output)."""
     project = Project(tmp_path_factory.mktemp("fsdd") / "project")
     project.set_params(
-        fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"}, crossval={"speakers": ["fsdd/nicolas"]}
+        fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"},
+        synth={"voices": {"espeak-ng": 20, "flite": 5, "festival": 5}, "takes": 1},
+        crossval={"speakers": ["fsdd/nicolas"]},
     )
     ran, output = project.repro()
     assert len(ran) == 11 and {"synth", "crossval", "noise", "export"} <= set(ran)
