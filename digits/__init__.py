@@ -8,11 +8,20 @@ from pathlib import Path
 
 from digits.logs import filter_native_logs, quiet_tensorflow
 
-__all__ = ["DigitsError", "filter_native_logs", "replacing_dir", "replacing_file"]
+__all__ = ["DigitsError", "escape", "filter_native_logs", "replacing_dir", "replacing_file"]
+
+CONTROL = {i: f"\\x{i:02x}" for i in [*range(32), *range(127, 160)]} | {9: "\\t", 10: "\\n", 13: "\\r", 92: "\\\\"}
 
 
 class DigitsError(Exception):
     """A failure with a message meant for the user; the CLI prints it without a traceback."""
+
+
+def escape(text: str) -> str:
+    """`text` with control characters and backslashes escaped as Python writes them (`\\t`, `\\n`, `\\x1b`,
+    `\\\\`), and lone surrogates (undecodable bytes of a file name) as `\\udcff`, so that a file name can
+    never break a tab-separated or `path: reason` line, nor the terminal."""
+    return text.translate(CONTROL).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @contextmanager

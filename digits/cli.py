@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from digits import DigitsError, filter_native_logs
+from digits import DigitsError, escape, filter_native_logs
 
 app = typer.Typer(
     help="Spoken-digit recognition: the DVC pipeline's stages "
@@ -36,7 +36,7 @@ STAGES = {
 
 def fail(err: DigitsError) -> None:
     """Print a DigitsError as one line and exit with status 1."""
-    typer.echo(f"error: {err}", err=True)
+    typer.echo(f"error: {escape(str(err))}", err=True)
     raise typer.Exit(1)
 
 
@@ -130,13 +130,13 @@ def predict(
         for result in recognise(opened, paths, seconds, pauses if sequence else None):
             if result.error:
                 failed += 1
-                typer.echo(f"{result.path}: {result.error}", err=True)
+                typer.echo(f"{escape(result.path)}: {escape(result.error)}", err=True)
             elif json_lines:
                 typer.echo(json.dumps({k: v for k, v in asdict(result).items() if v is not None and v != []}))
             elif result.segments is None:
-                typer.echo(f"{result.path}\t{result.digit}\t{result.confidence:.3f}")
+                typer.echo(f"{escape(result.path)}\t{result.digit}\t{result.confidence:.3f}")
             else:
-                typer.echo(f"{result.path}\t" + " ".join(str(s["digit"]) for s in result.segments))
+                typer.echo(f"{escape(result.path)}\t" + " ".join(str(s["digit"]) for s in result.segments))
                 for s in result.segments:
                     typer.echo(f"  {s['start']:.2f}-{s['end']:.2f} s\t{s['digit']}\t{s['confidence']:.3f}")
     except DigitsError as err:

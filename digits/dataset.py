@@ -6,7 +6,6 @@ A corpus used for training only (`use: train`) is all in the train split: never 
 held out. A `corpus.json` at a corpus's root is its card (what made it), copied into the report.
 """
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -15,7 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from digits import DigitsError
-from digits.audio import AUDIO_EXTENSIONS, decode
+from digits.audio import AUDIO_EXTENSIONS, AudioError, decode, open_regular, sha256_of
 from digits.layouts import CARD, parse
 from digits.params import IngestParams, SourceParams
 from digits.splits import assign_splits
@@ -54,22 +53,25 @@ def read_card(root: Path) -> dict | None:
 
 
 def inspect(path: Path, relpath: str, layout: str, seconds: tuple[float, float]) -> dict | str:
-    """Manifest fields of one file, or the reason it is refused; `seconds`: (shortest, longest) accepted."""
+    """Manifest fields of one file, or the reason it is refused; `seconds`: (shortest, longest) accepted.
+
+    Whatever goes wrong with the file (even a `MemoryError`) is its reason, never the stage's end.
+    """
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         return f"not an audio file name (expected {', '.join(sorted(AUDIO_EXTENSIONS))})"
     label = parse(relpath, layout)
     if label is None:
         return f"unlabelled: the path fits no '{layout}' layout"
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        return f"unreadable: {err.strerror or err}"
-    try:
-        y, sr = decode(data, *seconds)
-    except ValueError as err:
+        with open_regular(path) as file:
+            y, sr = decode(file, *seconds)
+            digest = sha256_of(file)
+    except AudioError as err:
         return str(err)
+    except Exception as err:  # one bad file must never cost the others, even a MemoryError
+        return f"unreadable: {type(err).__name__}: {err}"
     return {
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": digest,
         "label": label.digit,
         "speaker": label.speaker,
         "take": label.take,
@@ -116,9 +118,8 @@ def counts(manifest: pd.DataFrame, rejects: pd.DataFrame, found: int) -> dict:
     """Files found, accepted and rejected (by reason), splits, speakers and labels; found must add up."""
     if found != len(manifest) + len(rejects):
         raise DigitsError(f"{found} files found but {len(manifest)} accepted + {len(rejects)} rejected")
-    reasons = rejects["reason"].str.replace(
-        r"^(duplicate of|unreadable|not audio|too short|too long|silent).*", r"\1", regex=True
-    )
+    kinds = "duplicate of|unreadable|cannot open|not a regular file|too large|not audio|too short|too long|silent"
+    reasons = rejects["reason"].str.replace(rf"^({kinds}).*", r"\1", regex=True)
     return {
         "found": found,
         "accepted": len(manifest),

@@ -7,19 +7,19 @@ rate, channel count and sample format libsndfile reads is accepted; every input 
 prediction or a one-line reason.
 """
 
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from digits.audio import AUDIO_EXTENSIONS, decode
+from digits.audio import AUDIO_EXTENSIONS, AudioError, TooLong, decode, open_regular, read_stdin
 from digits.frontend import FeatureParams, extract, select_input, to_mono
 from digits.recognise import Model, recognise
 from digits.segment import PauseParams, split_at_pauses
 
 STDIN = "-"
+SEQUENCE_SECONDS = 600.0  # the longest input `--sequence` decodes: a bound on memory, not a setting
 
 
 @dataclass
@@ -44,23 +44,17 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
             yield path
 
 
-def load(path: str, min_seconds: float) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and rate of a file, or of the bytes on standard input for `-`, at least `min_seconds`
-    long.
+def load(path: str, min_seconds: float, max_seconds: float) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and rate of a file, or of the bytes on standard input for `-`, between `min_seconds`
+    and `max_seconds` long; no more than `max_seconds` of it is ever decoded.
 
-    Raises `ValueError` with a reason meant for the user when the input is not usable audio.
+    Raises `AudioError` with a reason meant for the user when the input is not usable audio (`TooLong` when it
+    is too long).
     """
     if path != STDIN and Path(path).is_dir():
-        raise ValueError(f"no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))}) in this directory")
-    try:
-        if path == STDIN:
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as file:
-                data = file.read()
-    except OSError as err:
-        raise ValueError(f"cannot open: {(err.strerror or str(err)).lower()}") from None
-    y, sr = decode(data, min_seconds, None)  # the longest: see `predict`
+        raise AudioError(f"no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))}) in this directory")
+    with read_stdin() if path == STDIN else open_regular(path) as file:
+        y, sr = decode(file, min_seconds, max_seconds)
     return to_mono(y), sr
 
 
@@ -90,28 +84,34 @@ def predict(
     Without `sequence` each input is one spoken digit. With it, each input is split at pauses by
     `split_at_pauses` and every part recognised.
     """
-    min_seconds, max_seconds = seconds
     for path in expand(paths):
         try:
-            y, sr = load(path, min_seconds)
-        except ValueError as err:
+            yield predict_one(model, path, seconds, sequence)
+        except AudioError as err:
             yield Prediction(path, error=str(err))
-            continue
-        if sequence is None:
-            if len(y) > max_seconds * sr:
-                yield Prediction(
-                    path, error=f"{len(y) / sr:.1f} s long, over {max_seconds:g} s for one digit (see --sequence)"
-                )
-                continue
-            yield Prediction(path, **scored(recognise(model, model_input(model, y, sr)[None])[0][0]))
-            continue
-        parts = split_at_pauses(y, sr, sequence)
-        if not parts:
-            yield Prediction(path, error="no speech found")
-            continue
-        rows, _ = recognise(model, np.stack([model_input(model, y[start:end], sr) for start, end in parts]))
-        segments = [
-            {"start": round(start / sr, 3), "end": round(end / sr, 3), **scored(row)}
-            for (start, end), row in zip(parts, rows, strict=True)
-        ]
-        yield Prediction(path, segments=segments)
+        except Exception as err:  # one bad input must never cost the others, even a MemoryError
+            yield Prediction(path, error=f"unexpected error: {type(err).__name__}: {err}")
+
+
+def predict_one(
+    model: Model, path: str, seconds: tuple[float, float], sequence: PauseParams | None = None
+) -> Prediction:
+    """The `Prediction` of one input (see `predict`); an `AudioError` when it is no usable audio."""
+    min_seconds, max_seconds = seconds
+    if sequence is None:
+        try:
+            y, sr = load(path, min_seconds, max_seconds)
+        except TooLong as err:
+            too_long = f"{err.seconds:.1f} s long, over {max_seconds:g} s for one digit (see --sequence)"
+            raise AudioError(too_long) from None
+        return Prediction(path, **scored(recognise(model, model_input(model, y, sr)[None])[0][0]))
+    y, sr = load(path, min_seconds, SEQUENCE_SECONDS)
+    parts = split_at_pauses(y, sr, sequence)
+    if not parts:
+        raise AudioError("no speech found")
+    rows, _ = recognise(model, np.stack([model_input(model, y[start:end], sr) for start, end in parts]))
+    segments = [
+        {"start": round(start / sr, 3), "end": round(end / sr, 3), **scored(row)}
+        for (start, end), row in zip(parts, rows, strict=True)
+    ]
+    return Prediction(path, segments=segments)

@@ -3,17 +3,20 @@
 Each `stages/NAME.py` holds one `run(...)` whose parameters are params sections, loaded from the
 params file and validated before any work, and paths: the stage's inputs and outputs, given on the
 command line as its `cmd` in dvc.yaml writes them. A `DigitsError` ends the stage with one line on
-stderr and exit status 1.
+stderr and exit status 1; so does any other exception, with its traceback written to a log file.
 """
 
 import argparse
 import inspect
+import os
 import sys
+import tempfile
+import traceback
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from digits import DigitsError, filter_native_logs
+from digits import DigitsError, escape, filter_native_logs
 from digits.params import Section, load
 
 
@@ -42,5 +45,11 @@ def main(run: Callable[..., None], argv: Sequence[str] | None = None, prog: str 
         loaded = {k: load(kind, args.params) for k, kind in sections.items()}
         run(**loaded, **{path: getattr(args, path) for path in paths})
     except DigitsError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {escape(str(err))}", file=sys.stderr)
+        sys.exit(1)
+    except Exception as err:  # a bug, but the user still gets one line, and the traceback in a file
+        log = Path(tempfile.gettempdir()) / f"digits-{name}-{os.getpid()}.log"
+        log.write_text(traceback.format_exc())
+        what = f"{type(err).__name__}: {escape(str(err))}"
+        print(f"error: unexpected {what} (a bug in stage {name}; traceback in {log})", file=sys.stderr)
         sys.exit(1)

@@ -19,6 +19,13 @@ FSDD = PROJECT.parent / "shared" / "data" / "fsdd" / "recordings"
 SMALL_SYNTH = {"espeak-ng": 2, "flite": 1, "festival": 1}  # synthetic voices per engine in test projects
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With `DIGITS_REQUIRE_FSDD=1` (as `.ci/run` sets), a missing FSDD copy stops the run instead of skipping
+    the tests on real data."""
+    if os.environ.get("DIGITS_REQUIRE_FSDD") == "1" and not FSDD.is_dir():
+        pytest.exit(f"no FSDD copy at {FSDD}: CI needs ../shared beside the project", returncode=1)
+
+
 def params_of(kind: type[S], **changes: object) -> S:
     """Section `kind` of the project's params.yaml with `changes`, validated."""
     return kind.model_validate({**load(kind, PROJECT / "params.yaml").model_dump(), **changes})
@@ -93,11 +100,15 @@ class Project:
         copy.root, copy.first_run = root, list(getattr(self, "first_run", []))
         return copy
 
-    def run(self, *cmd: str) -> str:
-        """Run a command in the project with the venv first on PATH; return stdout+stderr."""
+    def attempt(self, *cmd: str) -> subprocess.CompletedProcess:
+        """Run a command in the project with the venv first on PATH, whatever its exit status (text output)."""
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
         env.pop("DIGITS_DATA_DIR", None)
-        result = subprocess.run(cmd, cwd=self.root, env=env, capture_output=True, text=True)
+        return subprocess.run(cmd, cwd=self.root, env=env, capture_output=True, text=True)
+
+    def run(self, *cmd: str) -> str:
+        """Run a command in the project with the venv first on PATH; return stdout+stderr."""
+        result = self.attempt(*cmd)
         output = result.stdout + result.stderr
         assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{output[-4000:]}"
         return output

@@ -1,14 +1,18 @@
 """Reading audio: the fast path for 16-bit PCM WAV gives exactly what libsndfile gives."""
 
 import io
+import os
+import re
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from digits.audio import read_audio, read_pcm16_wav
+import digits.audio
+from digits.audio import AudioError, TooLong, check_header, open_regular, read_audio, read_pcm16_wav, read_stdin
 from tests.conftest import FSDD
 from tests.corpus import synth_clip
 
@@ -87,3 +91,56 @@ def test_junk_is_an_error_not_a_guess(tmp_path: Path) -> None:
     assert read_pcm16_wav(path.read_bytes()) is None
     with pytest.raises(sf.LibsndfileError):
         read_audio(path)
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "frames", "reason"),
+    [
+        (0, 1, 8000, "sample rate 0 Hz"),
+        (10**9, 1, 8000, "sample rate 1000000000 Hz"),
+        (8000, 0, 8000, "0 channels"),
+        (8000, 33, 8000, "33 channels"),
+        (8000, 1, 2**35, "too long: 4294967.3 s (over 10 s)"),
+    ],
+)
+def test_an_insane_header_is_refused_before_decoding(rate: int, channels: int, frames: int, reason: str) -> None:
+    with pytest.raises(AudioError, match=re.escape(reason)):
+        check_header(rate, channels, frames, 10.0)
+    assert check_header(8000, 2, 8000, 10.0) == 8000
+
+
+def test_no_more_than_max_seconds_is_decoded(tmp_path: Path) -> None:
+    y = np.tile(synth_clip(3, 0, 0), 40)  # about 15 s
+    for subtype, fmt, name in [
+        ("PCM_16", "WAV", "long.wav"),
+        ("PCM_24", "WAV", "long24.wav"),
+        ("PCM_16", "FLAC", "long.flac"),
+    ]:
+        sf.write(tmp_path / name, y, 8000, subtype, format=fmt)
+        with pytest.raises(TooLong, match=r"too long: 1\d\.\d s \(over 10 s\)"):
+            read_audio(tmp_path / name, max_seconds=10.0)
+        got, _ = read_audio(tmp_path / name, max_seconds=20.0)
+        assert len(got) == len(y)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_only_regular_files_are_opened(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "x.wav"
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would wait for a writer forever
+    elif kind == "device":
+        os.symlink("/dev/zero", path)  # reading it would never end
+    else:
+        path.mkdir()
+    with pytest.raises(AudioError, match=r"not a regular file|a directory"):
+        open_regular(path)
+
+
+def test_too_large_a_file_or_standard_input_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(digits.audio, "MAX_BYTES", 1000)
+    (tmp_path / "big.wav").write_bytes(bytes(1001))
+    with pytest.raises(AudioError, match="too large: 1001 bytes"):
+        open_regular(tmp_path / "big.wav")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(bytes(3 * 2**20))))
+    with pytest.raises(AudioError, match="too large: over 1000 bytes on standard input"):
+        read_stdin()

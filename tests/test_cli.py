@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from digits.cli import STAGES
@@ -42,3 +43,20 @@ def test_the_summary_fits_100_columns() -> None:
     assert max(len(line) for line in text.splitlines()) <= 100
     assert f"{crossval['mean_accuracy']:.4f} ± {crossval['std_accuracy']:.4f}" in text
     assert all(speaker in text for speaker in crossval["folds"])
+
+
+def test_an_unexpected_error_in_a_stage_is_one_line_and_a_log(capsys: pytest.CaptureFixture) -> None:
+    from digits import stage
+
+    def run(path: Path) -> None:
+        """A stage with a bug."""
+        raise KeyError("boom\tbang")
+
+    with pytest.raises(SystemExit) as exit_info:
+        stage.main(run, ["x"], prog="digits buggy")
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("error: unexpected KeyError: 'boom\\\\tbang' (a bug in stage ")
+    log = Path(err.rsplit("traceback in ", 1)[1].rstrip(")\n"))
+    assert "Traceback" in log.read_text() and "boom" in log.read_text()
+    log.unlink()

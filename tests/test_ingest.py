@@ -96,7 +96,7 @@ def test_a_corpus_of_bad_files_is_accounted_for_file_by_file(tmp_path: Path) -> 
             assert reasons.get(name, "").startswith(expected), (name, reasons.get(name))
     assert len(accepted) == 60 + sum(v is None for v in verdicts.values())
     assert report["rejected_by_reason"]["duplicate of"] == 2
-    assert {"too short", "too long", "silent", "NaN or infinite samples", "unreadable"} <= set(
+    assert {"too short", "too long", "silent", "NaN or infinite samples", "cannot open"} <= set(
         report["rejected_by_reason"]
     )
 

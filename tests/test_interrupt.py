@@ -79,3 +79,30 @@ def test_train_killed_mid_run_then_rerun_gives_the_uninterrupted_outputs(project
     assert project.repro()[0] == []  # the same model to the byte: nothing after train reruns
     assert metrics(project) == recovered
     assert "Data and pipelines are up to date" in project.run("dvc", "status")
+
+
+# `stages.train` run as DVC runs it, but with a `keras.Model.save` that dies (SIGKILL) half-way through the file.
+DIES_WHILE_SAVING = """
+import os, runpy, signal, sys
+import keras
+
+def save(self, path, *args, **kwargs):
+    with open(path, "wb") as file:
+        file.write(b"half a model")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+keras.Model.save = save
+sys.argv[0] = "stages.train"
+runpy.run_module("stages.train", run_name="__main__")
+"""
+
+
+def test_train_killed_while_writing_the_model_leaves_the_old_model_whole(project: Project) -> None:
+    keras_file = project.root / "models" / "model.keras"
+    before = keras_file.read_bytes()
+    paths = ["data/features", "data/augmented", "models/model.keras", "models/model.json", "metrics/train"]
+    result = subprocess.run(
+        [sys.executable, "-c", DIES_WHILE_SAVING, *paths], cwd=project.root, capture_output=True, timeout=600
+    )
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
+    assert keras_file.read_bytes() == before  # the old model, whole: never half a new one under its name

@@ -166,7 +166,9 @@ def test_spec_augment_masks_within_limits_and_leaves_the_input_alone() -> None:
 
 
 def test_spec_augment_shift_rolls_in_time() -> None:
-    x = np.arange(32, dtype=np.float32)[None, None].repeat(20, axis=1)
+    """Every matrix is rolled by an offset within ± shift, and the offsets vary (0 alone would be no shift)."""
+    x = np.arange(32, dtype=np.float32)[None, None].repeat(20, axis=1).repeat(40, axis=0)
     rolled = spec_augment(x, np.random.default_rng(3), masks(shift=3))
-    offset = int(np.argmin(rolled[0, 0]))
-    assert offset in {0, 1, 2, 3, 29, 30, 31} and np.array_equal(rolled[0, 5], np.roll(x[0, 5], offset))
+    offsets = [int(np.argmin(matrix[0])) for matrix in rolled]
+    assert all(np.array_equal(m, np.roll(x[0], offset, axis=1)) for m, offset in zip(rolled, offsets, strict=True))
+    assert {(offset + 3) % 32 for offset in offsets} == set(range(7))  # every offset of -3 ... 3 drawn
