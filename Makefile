@@ -1,7 +1,7 @@
 # make run   - set up .venv and run the whole DVC pipeline on FSDD, then print a summary of the metrics
 # make test  - set up .venv, lint, and run the test suite
 # make bench - benchmarks (after make run): features stage speed and memory; augment and training
-#              throughput; predict latency, Keras vs ONNX
+#              throughput; predict latency, Keras vs ONNX, and its peak memory on a 1 GB file
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
