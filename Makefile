@@ -1,7 +1,8 @@
 # make run   - set up .venv and run the whole DVC pipeline on FSDD, then print a summary of the metrics
 # make test  - set up .venv, lint, and run the test suite
 # make bench - benchmarks (after make run): features stage speed and memory; augment and training
-#              throughput; predict latency, Keras vs ONNX, and its peak memory on a 1 GB file
+#              throughput; predict latency, Keras vs ONNX, and its peak memory on a 1 GB file;
+#              hostile and non-digit inputs through predict and ingest (exit code, reason, time, memory)
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -49,6 +50,7 @@ bench: $(READY)
 	$(BIN)/python -m benchmarks.features run
 	$(BIN)/python -m benchmarks.throughput
 	$(BIN)/python -m benchmarks.predict
+	$(BIN)/python -m benchmarks.hostile
 
 clean:
 	rm -rf $(VENV) data/raw data/raw.partial data/features data/features.partial data/augmented models

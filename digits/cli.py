@@ -12,7 +12,8 @@ from digits import DigitsError, escape, filter_native_logs
 
 app = typer.Typer(
     help="Spoken-digit recognition: the DVC pipeline's stages "
-    "(fetch → ingest → features → augment → train → evaluate, export, crossval, noise, gallery), "
+    "(fetch, synth → ingest → features → augment → train → evaluate, export, crossval, noise, gallery; "
+    "negatives → detector), "
     "a summary of their metrics, and predict.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -22,12 +23,14 @@ app = typer.Typer(
 STAGES = {
     "fetch": "Obtain the raw dataset, every file verified against its SHA-256 lock.",
     "synth": "Synthetic voices (Debian's TTS engines) saying every digit, for training.",
+    "negatives": "Sounds that are not digits (noise, tones, clicks, music, other words), seeded.",
     "ingest": "Scan the corpora into a manifest (and rejects, with reasons) with train/val/test splits.",
     "features": "MFCC features of every clip and its test-time views, to Parquet.",
     "augment": "Features of perturbed copies of every clip (speed, pitch, noise), for training.",
     "train": "Train the Keras model on the train split and its augmented copies.",
     "evaluate": "Score the model on the test split.",
     "export": "Export the Keras model to ONNX, checked against Keras on every clip.",
+    "detector": "Learn to say 'no digit heard'; threshold on val, error rates on an open set.",
     "crossval": "Leave-one-speaker-out accuracy of the training recipe.",
     "noise": "Test-split accuracy in white, speech-shaped and babble noise.",
     "gallery": "Picture a few clips as waveform, log-mel spectrogram and MFCC.",
@@ -103,16 +106,19 @@ def predict(
     threshold_db: Annotated[
         float | None, typer.Option(help="--sequence: speech above the noise floor, dB [predict.sequence.threshold_db].")
     ] = None,
+    refuse: Annotated[
+        bool, typer.Option("--refuse/--no-refuse", help="Say `no digit` where the detector hears none.")
+    ] = True,
 ) -> None:
-    """Print the digit spoken in each file: path, digit, confidence (tab-separated).
+    """Print the digit spoken in each file: path, digit, confidence (tab-separated), or path, `no digit`, why.
 
-    With --sequence, print the digits of each file and, below, each digit's start and end (s).
+    With --sequence, print the digits of each file and, below, each part's start and end (s).
     Inputs that cannot be used get one line each on stderr and the exit code is 1; the others
     are still predicted.
     """
     from digits.params import PredictParams, load
     from digits.predict import predict as recognise
-    from digits.runtime import open_model
+    from digits.runtime import open_detector, open_model
     from digits.segment import PauseParams
 
     failed = 0
@@ -125,20 +131,31 @@ def predict(
             p.max_seconds if max_seconds is None else max_seconds,
         )
         opened = open_model(model, runtime)
+        detector = open_detector(model, opened) if refuse else None
+        if refuse and detector is None:
+            typer.echo(
+                f"note: no detector beside {model} (run `dvc repro detector`): every input gets a digit", err=True
+            )
         if opened.runtime == "keras":
             filter_native_logs()
-        for result in recognise(opened, paths, seconds, pauses if sequence else None):
+        for result in recognise(opened, paths, seconds, pauses if sequence else None, detector):
             if result.error:
                 failed += 1
                 typer.echo(f"{escape(result.path)}: {escape(result.error)}", err=True)
             elif json_lines:
-                typer.echo(json.dumps({k: v for k, v in asdict(result).items() if v is not None and v != []}))
+                fields = {k: v for k, v in asdict(result).items() if v is not None and v != []}
+                typer.echo(json.dumps({k: v for k, v in fields.items() if not (result.no_digit and k == "confidence")}))
+            elif result.no_digit:
+                typer.echo(f"{escape(result.path)}\tno digit\t{result.no_digit}")
             elif result.segments is None:
                 typer.echo(f"{escape(result.path)}\t{result.digit}\t{result.confidence:.3f}")
             else:
-                typer.echo(f"{escape(result.path)}\t" + " ".join(str(s["digit"]) for s in result.segments))
+                typer.echo(
+                    f"{escape(result.path)}\t" + " ".join(str(s["digit"]) for s in result.segments if "digit" in s)
+                )
                 for s in result.segments:
-                    typer.echo(f"  {s['start']:.2f}-{s['end']:.2f} s\t{s['digit']}\t{s['confidence']:.3f}")
+                    said = f"no digit\t{s['no_digit']}" if "no_digit" in s else f"{s['digit']}\t{s['confidence']:.3f}"
+                    typer.echo(f"  {s['start']:.2f}-{s['end']:.2f} s\t{said}")
     except DigitsError as err:
         fail(err)
     if failed:

@@ -7,18 +7,20 @@ import numpy as np
 INPUTS = {"cnn": "mfcc", "mlp": "summary"}
 
 
-def build_mlp(x_train: np.ndarray, hidden: list[int], dropout: float) -> keras.Model:
+def build_mlp(x_train: np.ndarray, hidden: list[int], dropout: float, classes: int = 10) -> keras.Model:
     """Dense net on the summary vector, standardised by statistics of the training set."""
     norm = keras.layers.Normalization()
     norm.adapt(x_train)
     layers = [keras.Input(x_train.shape[1:]), norm]
     for units in hidden:
         layers += [keras.layers.Dense(units, activation="relu"), keras.layers.Dropout(dropout)]
-    layers.append(keras.layers.Dense(10, activation="softmax"))
+    layers.append(keras.layers.Dense(classes, activation="softmax"))
     return keras.Sequential(layers, name="mlp")
 
 
-def build_cnn(x_train: np.ndarray, filters: list[int], kernel_size: int, dropout: float) -> keras.Model:
+def build_cnn(
+    x_train: np.ndarray, filters: list[int], kernel_size: int, dropout: float, classes: int = 10
+) -> keras.Model:
     """Convolutions over time on `(coefficients, frames)` matrices, one pooling step per block.
 
     Coefficients are the channels (a TDNN-like net); global average pooling over time keeps the
@@ -35,7 +37,7 @@ def build_cnn(x_train: np.ndarray, filters: list[int], kernel_size: int, dropout
     layers += [
         keras.layers.GlobalAveragePooling1D(),
         keras.layers.Dropout(dropout),
-        keras.layers.Dense(10, activation="softmax"),
+        keras.layers.Dense(classes, activation="softmax"),
     ]
     return keras.Sequential(layers, name="cnn")
 
@@ -43,8 +45,9 @@ def build_cnn(x_train: np.ndarray, filters: list[int], kernel_size: int, dropout
 BUILDERS = {"cnn": build_cnn, "mlp": build_mlp}
 
 
-def build(kind: str, x_train: np.ndarray, params: dict) -> keras.Model:
-    """Build the model `kind` (see `BUILDERS`) with its own params (keyword arguments of its builder)."""
+def build(kind: str, x_train: np.ndarray, params: dict, classes: int = 10) -> keras.Model:
+    """Build the model `kind` (see `BUILDERS`) with its own params (keyword arguments of its builder), `classes`
+    outputs."""
     if kind not in BUILDERS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(BUILDERS)}")
-    return BUILDERS[kind](x_train, **params)
+    return BUILDERS[kind](x_train, **params, classes=classes)

@@ -83,6 +83,22 @@ class SynthParams(Section):
         return self
 
 
+class NegativesParams(Section):
+    name = "negatives"
+    clips: Positive
+    test_clips: Positive
+    seconds: Range
+    voices: dict[Literal["espeak-ng", "flite", "festival"], Count]
+    words_per_voice: Positive
+    test_share: Annotated[float, Field(gt=0, lt=1)]
+    seed: Count
+
+    @model_validator(mode="after")
+    def _ranges_in_order(self) -> Self:
+        in_order(self, "seconds")
+        return self
+
+
 class IngestParams(Section):
     name = "ingest"
     sources: Annotated[dict[CorpusName, SourceParams], Field(min_length=1)]
@@ -199,6 +215,17 @@ class TrainParams(Section):
     batch_size: Positive
     learning_rate: Annotated[float, Field(gt=0, le=1)]
     spec_augment: SpecAugmentParams
+    seed: Count
+
+
+class DetectorParams(Section):
+    name = "detector"
+    cnn: CnnParams
+    epochs: Positive
+    batch_size: Positive
+    learning_rate: Annotated[float, Field(gt=0, le=1)]
+    val_share: Annotated[float, Field(gt=0, lt=1)]
+    max_false_refusals: Annotated[float, Field(ge=0, lt=1)]
     seed: Count
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from digits.audio import AUDIO_EXTENSIONS, AudioError, TooLong, decode, open_regular, read_stdin
 from digits.frontend import FeatureParams, extract, select_input, to_mono
+from digits.openset import refusal
 from digits.recognise import Model, recognise
 from digits.segment import PauseParams, split_at_pauses
 
@@ -24,13 +25,15 @@ SEQUENCE_SECONDS = 600.0  # the longest input `--sequence` decodes: a bound on m
 
 @dataclass
 class Prediction:
-    """One input's outcome: a digit (or, with `segments`, digits) or the `error` that stopped it."""
+    """One input's outcome: a digit (or, with `segments`, digits), `no_digit` heard and why, or the `error` that
+    stopped it."""
 
     path: str
     digit: int | None = None
     confidence: float = 0.0
     probabilities: list[float] = field(default_factory=list)
     segments: list[dict] | None = None
+    no_digit: str | None = None
     error: str | None = None
 
 
@@ -73,20 +76,31 @@ def model_input(model: Model, y: np.ndarray, sr: int) -> np.ndarray:
     return select_input(model.meta["input"], matrix, summary)
 
 
+def heard(detector: Model | None, views: np.ndarray) -> list[str | None]:
+    """For each clip given as its model input views `(n, views, ...)`: why no digit was heard in it, or None
+    (always None without a `detector`)."""
+    if detector is None:
+        return [None] * len(views)
+    labels, threshold = detector.meta["labels"], detector.meta["threshold"]
+    return [refusal(row, labels, threshold) for row in recognise(detector, views)[0]]
+
+
 def predict(
     model: Model,
     paths: Iterable[str],
     seconds: tuple[float, float],
     sequence: PauseParams | None = None,
+    detector: Model | None = None,
 ) -> Iterator[Prediction]:
     """A `Prediction` per input of `expand(paths)`, in order; `seconds`: (shortest, longest) single digit.
 
     Without `sequence` each input is one spoken digit. With it, each input is split at pauses by
-    `split_at_pauses` and every part recognised.
+    `split_at_pauses` and every part recognised. With a `detector` (see `digits.openset`), an input (or
+    part) in which it hears no digit gets `no_digit` and its reason instead of a digit.
     """
     for path in expand(paths):
         try:
-            yield predict_one(model, path, seconds, sequence)
+            yield predict_one(model, path, seconds, sequence, detector)
         except AudioError as err:
             yield Prediction(path, error=str(err))
         except Exception as err:  # one bad input must never cost the others, even a MemoryError
@@ -94,7 +108,11 @@ def predict(
 
 
 def predict_one(
-    model: Model, path: str, seconds: tuple[float, float], sequence: PauseParams | None = None
+    model: Model,
+    path: str,
+    seconds: tuple[float, float],
+    sequence: PauseParams | None = None,
+    detector: Model | None = None,
 ) -> Prediction:
     """The `Prediction` of one input (see `predict`); an `AudioError` when it is no usable audio."""
     min_seconds, max_seconds = seconds
@@ -104,14 +122,21 @@ def predict_one(
         except TooLong as err:
             too_long = f"{err.seconds:.1f} s long, over {max_seconds:g} s for one digit (see --sequence)"
             raise AudioError(too_long) from None
-        return Prediction(path, **scored(recognise(model, model_input(model, y, sr)[None])[0][0]))
+        views = model_input(model, y, sr)[None]
+        [no_digit] = heard(detector, views)
+        if no_digit:
+            return Prediction(path, no_digit=no_digit)
+        return Prediction(path, **scored(recognise(model, views)[0][0]))
     y, sr = load(path, min_seconds, SEQUENCE_SECONDS)
     parts = split_at_pauses(y, sr, sequence)
     if not parts:
         raise AudioError("no speech found")
-    rows, _ = recognise(model, np.stack([model_input(model, y[start:end], sr) for start, end in parts]))
+    views = np.stack([model_input(model, y[start:end], sr) for start, end in parts])
+    rows, _ = recognise(model, views)
     segments = [
-        {"start": round(start / sr, 3), "end": round(end / sr, 3), **scored(row)}
-        for (start, end), row in zip(parts, rows, strict=True)
+        {"start": round(start / sr, 3), "end": round(end / sr, 3), **({"no_digit": no} if no else scored(row))}
+        for (start, end), row, no in zip(parts, rows, heard(detector, views), strict=True)
     ]
+    if all("no_digit" in segment for segment in segments):
+        return Prediction(path, no_digit=f"none of its {len(segments)} parts (the first: {segments[0]['no_digit']})")
     return Prediction(path, segments=segments)

@@ -18,6 +18,7 @@ from digits import DigitsError
 MODEL_FILE = "model.keras"
 META_FILE = "model.json"
 ONNX_FILE = "model.onnx"
+DETECTOR_FILE = "detector.onnx"  # "no digit heard" (stage `detector`), beside the model
 ONNX_META_KEY = "digits"  # ONNX metadata entry holding model.json plus the source model's SHA-256
 RUNTIMES = ("auto", "onnx", "keras")
 BATCH = 256  # rows per inference call of the Keras model
@@ -109,3 +110,15 @@ def open_model(path: Path, runtime: str = "auto") -> OnnxModel | KerasModel:
         print(f"note: {onnx_file} is older than {keras_file} (run `dvc repro export`); using Keras", file=sys.stderr)
         return KerasModel.load(path)
     return model
+
+
+def open_detector(path: Path, model: OnnxModel | KerasModel) -> OnnxModel | None:
+    """The "no digit heard" detector beside the model at `path` (a model directory or file), or None if there is
+    none; a DigitsError if it was trained on other features than `model`."""
+    found = (path.parent if path.is_file() else path) / DETECTOR_FILE
+    if not found.is_file():
+        return None
+    detector = OnnxModel(found)
+    if detector.meta.get("feature_params") != model.meta["feature_params"]:
+        raise DigitsError(f"{found} was trained on other features than the model: run `dvc repro detector`")
+    return detector

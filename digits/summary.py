@@ -53,8 +53,24 @@ def corpus_lines(data: dict) -> list[str]:
     return lines
 
 
+def open_set(openset: dict) -> list[str]:
+    """Lines on the detector: its error rates on the open-set test, by kind, and the corpus clips it refuses."""
+    test = openset["test"]
+    kinds = "  ".join(f"{kind}={rate:.3f}" for kind, rate in openset["test_false_accept_rate_by_kind"].items())
+    counts = openset["corpus_clips_refused"].items()
+    refused = ", ".join(f"{name}={count.replace(' of ', '/')}" for name, count in counts)
+    return [
+        f"  open-set test: {test['false_refusals']} of {test['digits']} test-split digits refused "
+        f"({test['false_refusal_rate']:.2%}), {test['false_accepts']} of {test['non_digits']} non-digits accepted "
+        f"({test['false_accept_rate']:.2%})",
+        *textwrap.wrap(f"accepted, by kind: {kinds}", WIDTH, initial_indent="  ", subsequent_indent="  "),
+        *textwrap.wrap(f"corpus clips refused: {refused}", WIDTH, initial_indent="  ", subsequent_indent="  "),
+    ]
+
+
 def summarise(metrics: Path) -> str:
-    """The headline figures of `metrics/`: voices never heard, seen speakers (test split), noise, data."""
+    """The headline figures of `metrics/`: voices never heard, seen speakers (test split), noise, no digit heard,
+    data."""
     crossval, scores = read(metrics / "crossval.json"), read(metrics / "eval.json")
     noise, data = read(metrics / "noise.json"), read(metrics / "data_report.json")
     folds = "  ".join(f"{speaker} {fold['accuracy']:.3f}" for speaker, fold in crossval["folds"].items())
@@ -68,6 +84,8 @@ def summarise(metrics: Path) -> str:
         f"  accuracy {scores['accuracy']:.4f} on {scores['test_clips']} clips, macro F1 {scores['macro']['f1']:.4f}",
         f"Noise, test split, accuracy (metrics/noise.json; clean {noise['clean']:.4f}):",
         *noise_table(noise),
+        "No digit heard (metrics/openset.json; threshold chosen on the val split):",
+        *open_set(read(metrics / "openset.json")),
         "Data (metrics/data_report.json):",
         *corpus_lines(data),
     ]

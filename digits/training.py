@@ -63,11 +63,13 @@ def fit(
     y: np.ndarray,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    classes: int = 10,
 ) -> tuple[keras.Model, keras.callbacks.History]:
-    """Build the model of `model_params` and train it on `(x, y)` with the `train` params; seeded and deterministic."""
+    """Build the model of `model_params` with `classes` outputs and train it on `(x, y)` with the `train` params;
+    seeded and deterministic."""
     keras.utils.set_random_seed(p.seed)
     tf.config.experimental.enable_op_determinism()
-    model = build(model_params.kind, x, model_params.builder)
+    model = build(model_params.kind, x, model_params.builder, classes)
     steps = p.epochs * -(-len(x) // p.batch_size)
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(p.learning_rate, steps)),

@@ -17,12 +17,14 @@ from tests.corpus import synth_clip
 ALL_STAGES = {
     "fetch",
     "synth",
+    "negatives",
     "ingest",
     "features",
     "augment",
     "train",
     "evaluate",
     "export",
+    "detector",
     "crossval",
     "noise",
     "gallery",
@@ -133,13 +135,15 @@ def test_train_param_reruns_only_train_and_evaluate(project: Project) -> None:
 def test_augment_param_reruns_augment_and_what_trains_on_it(project: Project) -> None:
     project.set_params(augment={"copies": 2})
     ran, _ = project.repro()
-    assert sorted(ran) == ["augment", "crossval", "evaluate", "export", "noise", "train"]
+    assert sorted(ran) == ["augment", "crossval", "detector", "evaluate", "export", "noise", "train"]
 
 
 def test_features_param_reruns_features_onward(project: Project) -> None:
     project.set_params(features={"n_mfcc": 16})
     ran, _ = project.repro()
-    assert sorted(ran) == ["augment", "crossval", "evaluate", "export", "features", "gallery", "noise", "train"]
+    assert sorted(ran) == [
+        "augment", "crossval", "detector", "evaluate", "export", "features", "gallery", "noise", "train"
+    ]  # fmt: skip
     meta = json.loads((project.root / "models" / "model.json").read_text())
     assert meta["feature_params"]["n_mfcc"] == 16
     assert "metrics/eval.json" in project.run("dvc", "metrics", "show")
@@ -248,3 +252,40 @@ def test_predict_sequence_splits_a_digit_string(project: Project, tmp_path: Path
     recognised = json.loads(predict(project, "--sequence", "--json", str(tmp_path / "string.wav")).stdout)
     assert [s["digit"] for s in recognised["segments"]] == [int(d) for d in header.split("\t")[1].split()]
     assert sum(s["digit"] == d for s, d in zip(recognised["segments"], digits, strict=True)) >= 4
+
+
+def test_predict_says_no_digit_for_noise_dc_clicks_and_other_words(project: Project, tmp_path: Path) -> None:
+    """The detector (trained by the pipeline on the generated non-digits) refuses sounds that are no digit, naming
+    what they sound like, and still lets a new take of a digit through; `--no-refuse` turns it off."""
+    rng = np.random.default_rng(11)
+    sf.write(tmp_path / "a-noise.wav", 0.2 * rng.standard_normal(8000), 8000)
+    sf.write(tmp_path / "b-dc.wav", np.full(8000, 0.4), 8000)
+    clicks = np.zeros(8000)
+    clicks[::400] = 0.9
+    sf.write(tmp_path / "c-clicks.wav", clicks, 8000)
+    word = sorted((project.root / "data" / "negatives" / "test" / "word").glob("*.wav"))[0]
+    (tmp_path / "d-word.wav").write_bytes(word.read_bytes())  # a word and a voice the detector never heard
+    sf.write(tmp_path / "e-digit.wav", synth_clip(7, 2, 9), 8000)
+    result = predict(project, str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [fields[1] for fields in lines] == ["no digit"] * 4 + ["7"], result.stdout
+    assert "noise" in lines[0][2] and "constant offset" in lines[1][2] and "clicks" in lines[2][2]
+    as_json = json.loads(predict(project, "--json", str(tmp_path / "a-noise.wav")).stdout)
+    assert set(as_json) == {"path", "no_digit"} and as_json["no_digit"] == lines[0][2]
+    unchecked = predict(project, "--no-refuse", str(tmp_path)).stdout.splitlines()
+    assert all(line.split("\t")[1].isdigit() for line in unchecked) and len(unchecked) == 5
+
+    openset = json.loads((project.root / "metrics" / "openset.json").read_text())
+    assert openset["test"]["non_digits"] == 6 * 10 + 1 * 6  # 10 of each signal, 6 words by the one test voice
+    assert openset["test"]["digits"] == 36 and openset["val"]["false_refusals"] == 0  # max_false_refusals 0.005
+    refused = pd.read_csv(project.root / "metrics" / "openset" / "refused.csv")
+    assert {"path", "corpus", "split", "label", "digit_score", "sounds_like"} <= set(refused.columns)
+    assert len(refused) < 22  # of 220 clips
+
+
+def test_a_detector_param_reruns_only_the_detector(project: Project) -> None:
+    project.set_params(detector={"max_false_refusals": 0.1})
+    assert project.repro()[0] == ["detector"]
+    openset = json.loads((project.root / "metrics" / "openset.json").read_text())
+    assert openset["val"]["false_refusals"] == 1  # 10 % of the 14 val clips

@@ -1,0 +1,92 @@
+"""Non-digits for the refusal "no digit heard": the generated signals, the words, and the threshold maths."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from digits.negatives import KINDS, SIGNALS, VOCABULARY, render, split_vocabulary, word_voices, write_signals
+from digits.openset import SOUNDS_LIKE, choose_threshold, digit_score, error_rates, refusal
+from digits.params import NegativesParams, SynthParams
+from digits.synth import WORDS
+from tests.conftest import params_of
+
+SR = 8000
+
+
+@pytest.mark.parametrize("kind", list(SIGNALS))
+def test_each_signal_is_seeded_bounded_and_not_silent(kind: str) -> None:
+    clips = [render(kind, np.random.default_rng(seed), SR, (0.3, 2.0)) for seed in range(20)]
+    again = render(kind, np.random.default_rng(0), SR, (0.3, 2.0))
+    assert np.array_equal(clips[0], again) and not np.array_equal(clips[0], clips[1])
+    for y in clips:
+        assert y.dtype == np.float32 and 0.3 * SR <= len(y) <= 2.6 * SR
+        assert np.all(np.isfinite(y)) and 10 ** (-41 / 20) < np.max(np.abs(y)) <= 1
+
+
+def spectrum_flatness(y: np.ndarray) -> float:
+    power = np.abs(np.fft.rfft(y)) ** 2 + 1e-20
+    return float(np.exp(np.mean(np.log(power))) / np.mean(power))
+
+
+def test_the_kinds_are_what_they_say() -> None:
+    """Noise is spectrally flat-ish, a tone is not; DC has its energy at 0 Hz; clicks are sparse in time."""
+    rng = np.random.default_rng(0)
+    n = SR
+    assert spectrum_flatness(SIGNALS["noise"](rng, n, SR)) > 100 * spectrum_flatness(SIGNALS["tone"](rng, n, SR))
+    dc = SIGNALS["dc"](np.random.default_rng(1), n, SR)
+    assert abs(dc.mean()) > 10 * dc.std() or abs(dc[: n // 4].mean()) > 0.9
+    click = np.abs(SIGNALS["clicks"](np.random.default_rng(2), n, SR))
+    assert np.mean(click > 0.01 * click.max()) < 0.5
+
+
+def test_the_vocabulary_holds_no_digit_and_its_test_words_are_never_trained_on() -> None:
+    homophones = {"oh", "o", "won", "to", "too", "for", "fore", "ate", "nein"}
+    assert not (set(VOCABULARY) & (set(WORDS) | homophones)) and len(set(VOCABULARY)) == len(VOCABULARY)
+    split = split_vocabulary(0.25, 7)
+    assert not set(split["train"]) & set(split["test"])
+    assert set(split["train"]) | set(split["test"]) == set(VOCABULARY)
+    assert len(split["test"]) == round(0.25 * len(VOCABULARY))
+    assert split_vocabulary(0.25, 8)["test"] != split["test"]
+
+
+def test_test_words_are_said_by_voices_training_never_hears() -> None:
+    p = params_of(NegativesParams, voices={"espeak-ng": 8, "flite": 2, "festival": 0}, test_share=0.25)
+    voices = word_voices(p, params_of(SynthParams))
+    train, test = ({v.name for v in voices[split]} for split in ("train", "test"))
+    assert len(test) == round(10 * 0.25) and len(train) == 10 - len(test) and not train & test
+
+
+def test_signals_are_written_per_split_and_kind(tmp_path: Path) -> None:
+    p = params_of(NegativesParams, clips=2, test_clips=1)
+    assert write_signals(p, SR, tmp_path) == 3 * len(SIGNALS)
+    for kind in SIGNALS:
+        train = sorted((tmp_path / "train" / kind).glob("*.wav"))
+        test = sorted((tmp_path / "test" / kind).glob("*.wav"))
+        assert len(train) == 2 and len(test) == 1
+        assert sf.info(train[0]).samplerate == SR and sf.info(train[0]).subtype == "PCM_16"
+        assert not np.array_equal(sf.read(train[0])[0][:100], sf.read(test[0])[0][:100])  # the test's own seeds
+
+
+def test_every_kind_has_a_reason() -> None:
+    assert set(SOUNDS_LIKE) == set(KINDS)
+
+
+def test_the_threshold_refuses_at_most_the_share_asked() -> None:
+    scores = np.linspace(0.5, 1.0, 200)
+    for share in (0.0, 0.005, 0.01, 0.1):
+        threshold = choose_threshold(scores, share)
+        refused = np.mean(scores < threshold)
+        assert refused <= share and refused > share - 1 / len(scores)
+    rates = error_rates(scores, np.array([0.1, 0.6, 0.99]), choose_threshold(scores, 0.1))
+    assert rates["false_refusals"] == 20 and rates["false_accepts"] == 2 and rates["false_accept_rate"] == 0.6667
+
+
+def test_a_clip_is_refused_with_the_kind_it_sounds_like() -> None:
+    labels = [*map(str, range(10)), *KINDS]
+    probabilities = np.zeros(len(labels))
+    probabilities[3], probabilities[10 + KINDS.index("tone")] = 0.2, 0.8
+    assert digit_score(probabilities) == pytest.approx(0.2)
+    assert refusal(probabilities, labels, 0.5) == "it sounds like a steady tone or hum (digit score 0.200)"
+    assert refusal(probabilities, labels, 0.2) is None
