@@ -120,5 +120,6 @@ def open_detector(path: Path, model: OnnxModel | KerasModel) -> OnnxModel | None
         return None
     detector = OnnxModel(found)
     if detector.meta.get("feature_params") != model.meta["feature_params"]:
-        raise DigitsError(f"{found} was trained on other features than the model: run `dvc repro detector`")
+        stale = f"{found} was trained on other features than the model"
+        raise DigitsError(f"{stale}: run `dvc repro detector` (or predict with --no-refuse)")
     return detector

@@ -135,7 +135,7 @@ class Project:
 def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -> Project:
     """A project whose data is the synthetic `corpus` (through its own lock) and 4 synthetic voices saying each
     digit once (training only), with a small CNN trained for `epochs`, one augmented copy per clip, a small
-    detector and a few non-digits (4 voices saying 6 words each), and any other params `sections` merged in.
+    detector and a few non-digits (4 voices saying 10 words each), and any other params `sections` merged in.
 
     Its test-time views are 3 % slower and faster: the synthetic digits are tones about 10 % apart,
     so a clip played 10 % faster (the default view) sounds like the next digit.
@@ -145,8 +145,8 @@ def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -
     project.set_params(
         fetch={"local_copy": str(corpus), "lock": "corpus.sha256", "url": "http://127.0.0.1:9/offline"},
         synth={"voices": SMALL_SYNTH, "takes": 1},
-        negatives={"clips": 30, "test_clips": 10, "voices": SMALL_SYNTH, "words_per_voice": 6},
-        detector={"cnn": {"filters": [8, 16], "kernel_size": 3, "dropout": 0.2}, "epochs": 10, "batch_size": 32},
+        negatives={"clips": 40, "test_clips": 10, "voices": SMALL_SYNTH, "words_per_voice": 10},
+        detector={"cnn": {"filters": [16, 32], "kernel_size": 3, "dropout": 0.2}, "epochs": 20, "batch_size": 32},
         augment={"copies": 1},
         train={"epochs": epochs, "batch_size": 32},
         **{

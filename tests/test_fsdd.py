@@ -66,8 +66,8 @@ def check_predict(root: Path, work: Path) -> dict:
     manifest = pd.read_parquet(root / "data" / "manifest.parquet")
     test = manifest[manifest["split"] == "test"]
     paths, labels = test["path"].tolist(), test["label"].to_numpy()
-    onnx = [r["digit"] for r in cli_digits(root, paths, "--runtime", "onnx")]
-    keras = [r["digit"] for r in cli_digits(root, paths, "--runtime", "keras")]
+    onnx = [r["digit"] for r in cli_digits(root, paths, "--no-refuse", "--runtime", "onnx")]  # as evaluate scores
+    keras = [r["digit"] for r in cli_digits(root, paths, "--no-refuse", "--runtime", "keras")]
     converted = {"wav": [], "flac": []}
     for path in paths:
         y = resample_poly(sf.read(root / path, dtype="float64")[0], 441, 80)  # 8 kHz -> 44.1 kHz
@@ -78,12 +78,13 @@ def check_predict(root: Path, work: Path) -> dict:
         converted["wav"].append(str(work / f"{name}.wav"))
         converted["flac"].append(str(work / f"{name}.flac"))
     agreement = {
-        kind: float(np.mean([r["digit"] for r in cli_digits(root, files)] == np.array(onnx)))
+        kind: float(np.mean([r["digit"] for r in cli_digits(root, files, "--no-refuse")] == np.array(onnx)))
         for kind, files in converted.items()
     }
     truth = digit_strings(test, root, work / "strings")
     strings = cli_digits(root, [str(work / "strings" / f"{n:02d}.wav") for n in range(len(truth))], "--sequence")
-    errors = sum(edit_distance(t, [s["digit"] for s in r["segments"]]) for t, r in zip(truth, strings, strict=True))
+    said = [[s["digit"] for s in r.get("segments", []) if "digit" in s] for r in strings]  # refused parts count
+    errors = sum(edit_distance(t, s) for t, s in zip(truth, said, strict=True))  # as dropped digits
     return {
         "cli_accuracy": float(np.mean(np.array(onnx) == labels)),
         "keras_onnx_same": int(np.sum(np.array(onnx) == np.array(keras))),
@@ -98,16 +99,18 @@ def check_predict(root: Path, work: Path) -> dict:
 @pytest.fixture(scope="module")
 def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
     """The default recipe run on FSDD, to keep CI short with 30 synthetic voices saying each digit once (`make
-    run`: 250, twice) and leave-one-speaker-out on one speaker only (`make run`: all six); (project, dvc repro
-    output)."""
+    run`: 250, twice), leave-one-speaker-out on one speaker only (`make run`: all six), 200 signals of each kind
+    and 40 word voices (`make run`: 500, 120) and 10 epochs of the detector (20); (project, dvc repro output)."""
     project = Project(tmp_path_factory.mktemp("fsdd") / "project")
     project.set_params(
         fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"},
         synth={"voices": {"espeak-ng": 20, "flite": 5, "festival": 5}, "takes": 1},
         crossval={"speakers": ["fsdd/nicolas"]},
+        negatives={"clips": 200, "test_clips": 80, "voices": {"espeak-ng": 30, "flite": 6, "festival": 4}},
+        detector={"epochs": 10},
     )
     ran, output = project.repro()
-    assert len(ran) == 11 and {"synth", "crossval", "noise", "export"} <= set(ran)
+    assert len(ran) == 13 and {"synth", "crossval", "noise", "export", "negatives", "detector"} <= set(ran)
     return project, output
 
 
@@ -141,6 +144,12 @@ def test_pipeline_on_fsdd_random_split(
     assert cli["keras_onnx_same"] == cli["clips"] == 600
     assert cli["agreement_44k_stereo_24bit_wav"] >= 0.99 and cli["agreement_44k_stereo_24bit_flac"] >= 0.99
     assert cli["sequence_digit_accuracy"] >= 0.95
+
+    openset = json.loads((root / "metrics" / "openset.json").read_text())
+    print(f"FSDD, no digit heard: {openset['test']}")
+    assert openset["test"]["digits"] == 600 and openset["test"]["non_digits"] == 6 * 80 + 10 * 20
+    assert openset["test"]["false_refusal_rate"] <= 0.03 and openset["test"]["false_accept_rate"] <= 0.1
+    assert openset["test_false_accept_rate_by_kind"]["noise"] <= 0.05
 
     # The Dask engine (a LocalCluster of 2 worker processes) writes the very files the local engine wrote.
     monkeypatch.chdir(root)  # the manifest's paths are relative to the project
