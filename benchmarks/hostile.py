@@ -3,7 +3,8 @@
 For each input of `tests/badfiles.make_hostile_corpus` (lying headers, a sparse 1 GB file, a FIFO, a device,
 a socket, names with control characters) and a few sounds that are no digit (a tone, white noise, DC, silence),
 prints the exit code, what was said about it, the wall time and the peak RSS of `digits predict FILE` and of
-`python -m stages.ingest` on a folder holding only that file. Needs a trained model in models/ (`make run`).
+`python -m stages.ingest` on a folder holding that file among 20 good clips. Needs a trained model in models/
+(`make run`).
 """
 
 import json
@@ -20,6 +21,7 @@ import yaml
 
 from digits import escape
 from tests.badfiles import make_hostile_corpus
+from tests.corpus import synth_clip
 
 DIGITS = str(Path(sys.executable).parent / "digits")
 # Run a command in a child and print its exit code, wall time and peak RSS (KiB) as JSON, then its output.
@@ -52,10 +54,14 @@ def non_digits(root: Path) -> list[str]:
     return [f"0_{name}_0.wav" for name in sounds]
 
 
-def ingest_alone(path: Path, work: Path) -> tuple[int, float, float, str]:
-    """(exit code, seconds, peak MB, what ingest said) of the ingest stage on a folder holding only `path`."""
+def ingest_among_good(path: Path, work: Path) -> tuple[int, float, float, str]:
+    """(exit code, seconds, peak MB, what ingest said of `path`) of the ingest stage on a folder holding `path` and
+    20 good clips (two speakers' digits, so that the folder can be split)."""
     folder = work / "corpus"
     folder.mkdir()
+    for digit in range(10):
+        for speaker in (1, 2):
+            sf.write(folder / f"{digit}_s{speaker}_9.wav", synth_clip(digit, speaker, 9), 8000, "PCM_16")
     (folder / path.name).symlink_to(path)
     params = yaml.safe_load(Path("params.yaml").read_text())
     params["ingest"]["sources"] = {"mine": {"data_dir": str(folder), "layout": "fsdd", "use": "all"}}
@@ -68,7 +74,7 @@ def ingest_alone(path: Path, work: Path) -> tuple[int, float, float, str]:
     if rejects.is_file() and len(reasons := pd.read_parquet(rejects)["reason"]):
         said = f"rejected: {reasons.iloc[0]}"
     elif code == 0:
-        said = "accepted"
+        said = "accepted (the detector stage lists it if it refuses it)"
     else:
         said = (stderr.strip().splitlines() or ["(nothing)"])[-1]
     return code, seconds, mb, said
@@ -87,7 +93,7 @@ def main() -> None:
             said = (stdout.strip() or stderr.strip()).split("\t", 1)[-1].split(": ", 1)[-1]
             work = Path(tmp) / f"ingest{number}"
             work.mkdir()
-            i_code, i_seconds, i_mb, i_said = ingest_alone(path, work)
+            i_code, i_seconds, i_mb, i_said = ingest_among_good(path, work)
             cells = [escape(name), f"{code}, {escape(said)}", f"{seconds:.2f}", f"{mb:.0f}"]
             cells += [f"{i_code}, {escape(i_said)}", f"{i_seconds:.2f}", f"{i_mb:.0f}"]
             print("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |", flush=True)
