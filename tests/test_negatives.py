@@ -74,13 +74,13 @@ def test_every_kind_has_a_reason() -> None:
 
 
 def test_the_threshold_refuses_at_most_the_share_asked() -> None:
-    scores = np.linspace(0.5, 1.0, 200)
+    scores = np.linspace(0.5, 1.0, 250)  # shares of 250 that are not whole clips: floor, not round or ceil
     for share in (0.0, 0.005, 0.01, 0.1):
         threshold = choose_threshold(scores, share)
         refused = np.mean(scores < threshold)
         assert refused <= share and refused > share - 1 / len(scores)
     rates = error_rates(scores, np.array([0.1, 0.6, 0.99]), choose_threshold(scores, 0.1))
-    assert rates["false_refusals"] == 20 and rates["false_accepts"] == 2 and rates["false_accept_rate"] == 0.6667
+    assert rates["false_refusals"] == 25 and rates["false_accepts"] == 2 and rates["false_accept_rate"] == 0.6667
 
 
 def test_a_clip_is_refused_with_the_kind_it_sounds_like() -> None:
