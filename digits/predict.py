@@ -70,18 +70,23 @@ def scored(probabilities: np.ndarray) -> dict:
     }
 
 
+def clip_features(model: Model, y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """(MFCC matrices, summaries) of every view of audio `y` at `sr` Hz: `extract` with the model's feature params."""
+    return extract(y, sr, FeatureParams(**model.meta["feature_params"]))
+
+
 def model_input(model: Model, y: np.ndarray, sr: int) -> np.ndarray:
-    """What `model` reads for audio `y` at `sr` Hz, one row per view: `extract` with the model's feature params."""
-    matrix, summary = extract(y, sr, FeatureParams(**model.meta["feature_params"]))
-    return select_input(model.meta["input"], matrix, summary)
+    """What `model` reads for audio `y` at `sr` Hz, one row per view."""
+    return select_input(model.meta["input"], *clip_features(model, y, sr))
 
 
-def heard(detector: Model | None, views: np.ndarray) -> list[str | None]:
-    """For each clip given as its model input views `(n, views, ...)`: why no digit was heard in it, or None
-    (always None without a `detector`)."""
+def heard(detector: Model | None, matrices: np.ndarray, summaries: np.ndarray) -> list[str | None]:
+    """For each clip given as the features of its views (`(n, views, n_mfcc, frames)`, `(n, views, d)`): why no
+    digit was heard in it, or None (always None without a `detector`)."""
     if detector is None:
-        return [None] * len(views)
+        return [None] * len(matrices)
     labels, threshold = detector.meta["labels"], detector.meta["threshold"]
+    views = select_input(detector.meta["input"], matrices, summaries)
     return [refusal(row, labels, threshold) for row in recognise(detector, views)[0]]
 
 
@@ -122,20 +127,23 @@ def predict_one(
         except TooLong as err:
             too_long = f"{err.seconds:.1f} s long, over {max_seconds:g} s for one digit (see --sequence)"
             raise AudioError(too_long) from None
-        views = model_input(model, y, sr)[None]
-        [no_digit] = heard(detector, views)
+        matrices, summaries = (features[None] for features in clip_features(model, y, sr))
+        [no_digit] = heard(detector, matrices, summaries)
         if no_digit:
             return Prediction(path, no_digit=no_digit)
-        return Prediction(path, **scored(recognise(model, views)[0][0]))
+        return Prediction(
+            path, **scored(recognise(model, select_input(model.meta["input"], matrices, summaries))[0][0])
+        )
     y, sr = load(path, min_seconds, SEQUENCE_SECONDS)
     parts = split_at_pauses(y, sr, sequence)
     if not parts:
         raise AudioError("no speech found")
-    views = np.stack([model_input(model, y[start:end], sr) for start, end in parts])
-    rows, _ = recognise(model, views)
+    features = [clip_features(model, y[start:end], sr) for start, end in parts]
+    matrices, summaries = np.stack([m for m, _ in features]), np.stack([s for _, s in features])
+    rows, _ = recognise(model, select_input(model.meta["input"], matrices, summaries))
     segments = [
         {"start": round(start / sr, 3), "end": round(end / sr, 3), **({"no_digit": no} if no else scored(row))}
-        for (start, end), row, no in zip(parts, rows, heard(detector, views), strict=True)
+        for (start, end), row, no in zip(parts, rows, heard(detector, matrices, summaries), strict=True)
     ]
     if all("no_digit" in segment for segment in segments):
         return Prediction(path, no_digit=f"none of its {len(segments)} parts (the first: {segments[0]['no_digit']})")

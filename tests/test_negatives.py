@@ -9,6 +9,7 @@ import soundfile as sf
 from digits.negatives import KINDS, SIGNALS, VOCABULARY, render, split_vocabulary, word_voices, write_signals
 from digits.openset import SOUNDS_LIKE, choose_threshold, digit_score, error_rates, refusal
 from digits.params import NegativesParams, SynthParams
+from digits.predict import heard
 from digits.synth import WORDS
 from tests.conftest import params_of
 
@@ -90,3 +91,25 @@ def test_a_clip_is_refused_with_the_kind_it_sounds_like() -> None:
     assert digit_score(probabilities) == pytest.approx(0.2)
     assert refusal(probabilities, labels, 0.5) == "it sounds like a steady tone or hum (digit score 0.200)"
     assert refusal(probabilities, labels, 0.2) is None
+
+
+class LoudIsNoise:
+    """A stand-in detector on MFCC matrices: a clip whose matrices average above 0 is noise, else a digit 3."""
+
+    def __init__(self) -> None:
+        self.meta = {"labels": [*map(str, range(10)), *KINDS], "threshold": 0.5, "input": "mfcc"}
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        assert x.ndim == 3, "the detector reads MFCC matrices, whatever the recogniser reads"
+        out = np.zeros((len(x), len(self.meta["labels"])), np.float32)
+        noisy = x.mean(axis=(1, 2)) > 0
+        out[noisy, 10 + KINDS.index("noise")] = 1
+        out[~noisy, 3] = 1
+        return out
+
+
+def test_the_detector_reads_its_own_input_and_gets_no_say_without_one() -> None:
+    matrices = np.stack([np.ones((3, 20, 32)), -np.ones((3, 20, 32))]).astype(np.float32)  # 2 clips, 3 views
+    summaries = np.zeros((2, 3, 140), np.float32)  # what an mlp recogniser would read
+    assert heard(LoudIsNoise(), matrices, summaries) == ["it sounds like noise (digit score 0.000)", None]
+    assert heard(None, matrices, summaries) == [None, None]
