@@ -33,14 +33,15 @@ def project(pipeline_run: Project, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_two_forced_runs_from_scratch_give_identical_metrics(project: Project) -> None:
-    assert len(project.first_run) == 11 and len(project.first_metrics) >= 5
+    assert len(project.first_run) == 13 and len(project.first_metrics) >= 6
     ran, _ = project.repro("--force")
-    assert len(ran) == 11
+    assert len(ran) == 13
     assert metrics(project) == project.first_metrics
     assert models(project) == project.first_models and set(project.first_models) == {
         "model.keras",
         "model.json",
         "model.onnx",
+        "detector.onnx",
     }
 
 
