@@ -1,7 +1,8 @@
 """A Keras model as ONNX, with its metadata inside, checked against Keras before it is written.
 
-tf2onnx names the tensors it creates with counters that differ from run to run; `canonical_names`
-renames them in graph order, so that the same Keras model always gives the same ONNX bytes.
+tf2onnx names the tensors it creates with counters that differ from run to run (and names the traced
+function, with a counter of the traces before it, in the graph's doc string); `canonical_names` renames
+them in graph order and clears the doc string, so that the same Keras model always gives the same ONNX bytes.
 """
 
 import json
@@ -23,6 +24,7 @@ def canonical_names(model: onnx.ModelProto) -> onnx.ModelProto:
     (inputs and outputs keep their names), initializers and value infos in that order too. The graph itself is
     unchanged."""
     graph = model.graph
+    graph.doc_string = ""  # tf2onnx writes the traced function's name here, with a counter of earlier traces
     keep = {tensor.name for tensor in (*graph.input, *graph.output)}
     order: dict[str, int] = {}
 

@@ -27,7 +27,7 @@ from digits.openset import DIGITS, choose_threshold, digit_score, error_rates, s
 from digits.params import DetectorParams, ModelParams, TrainParams
 from digits.recognise import recognise
 from digits.runtime import KerasModel
-from digits.table import load_features
+from digits.table import feature_params, load_features
 from digits.training import EpochLine, fit
 
 LABELS = [*DIGITS, *KINDS]  # the detector knows each digit: a word is told from the digits, not from "speech"
@@ -35,7 +35,7 @@ LABELS = [*DIGITS, *KINDS]  # the detector knows each digit: a word is told from
 
 def negative_views(root: Path, split: str, features: Path) -> tuple[np.ndarray, np.ndarray]:
     """(MFCC matrices of every view `(n, views, n_mfcc, frames)`, class labels) of the non-digits of `split`."""
-    _, _, _, p = load_features(features)
+    p = feature_params(features)
     clips = read_negatives(root, split)
     audio = read_clips([str(path) for path, _ in clips], p.sample_rate)
     matrices, _ = extract_views([(y, p.sample_rate) for y in audio], p)
@@ -61,7 +61,7 @@ def run(
 ) -> None:
     """Train the detector on `features`, `augmented` and `negatives`; write it as `detector` (ONNX), its open-set
     error rates to `openset_json` and the corpus clips it refuses to `refused_csv`."""
-    keys, views, _, feature_params = load_features(features, views=True)
+    keys, views, _, front_end = load_features(features, views=True)
     copy_keys, copies, _, _ = load_features(augmented)
     split = keys["split"].to_numpy()
     if not (split == "val").any() or not (split == "test").any():
@@ -83,15 +83,16 @@ def run(
     )  # fmt: skip
     model_params = ModelParams.model_construct(kind="cnn", cnn=p.cnn)  # the detector is always a CNN
     net, _ = fit(model_params, schedule, x, y, callbacks=[EpochLine()], classes=len(LABELS))
-    meta = {"kind": "detector", "input": INPUTS["cnn"], "feature_params": feature_params.to_dict(), "labels": LABELS}
+    meta = {"kind": "detector", "input": INPUTS["cnn"], "feature_params": front_end.to_dict(), "labels": LABELS}
     model = KerasModel(net, meta)
 
     def probabilities(x_views: np.ndarray) -> np.ndarray:
         return recognise(model, x_views)[0]
 
-    val_digits, val_others = probabilities(views[split == "val"]), probabilities(train_negatives[val])
+    everything = probabilities(views)  # every clip of every corpus, scored once
+    val_digits, val_others = everything[split == "val"], probabilities(train_negatives[val])
     threshold = choose_threshold(digit_score(val_digits), p.max_false_refusals)
-    test_digits, test_others = probabilities(views[split == "test"]), probabilities(test_negatives)
+    test_digits, test_others = everything[split == "test"], probabilities(test_negatives)
     others = digit_score(test_others)
     test = error_rates(digit_score(test_digits), others, threshold)
     kinds = np.array(LABELS)[test_labels]
@@ -108,7 +109,6 @@ def run(
             float(refused_named.sum() / max((others < threshold).sum(), 1)), 4
         ),
     }
-    everything = probabilities(views)
     refused = digit_score(everything) < threshold
     table = keys.loc[refused, ["path", "corpus", "split", "label"]].assign(
         digit_score=np.round(digit_score(everything[refused]), 4), sounds_like=sounds_like(everything[refused], LABELS)

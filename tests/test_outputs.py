@@ -82,6 +82,7 @@ def test_an_onnx_graph_gets_the_same_bytes_whatever_its_inner_names() -> None:
 
     first = graph("const__104", "mm__3", "const_fold__7", ("const__104", "const_fold__7"), "unk__112")
     second = graph("const_axes__99", "mm__12", "c__1", ("c__1", "const_axes__99"), "unk__113")
+    first.graph.doc_string, second.graph.doc_string = "from __call___25226", "from __call___25248"  # trace counters
     assert first.SerializeToString() != second.SerializeToString()
     assert canonical_names(first).SerializeToString() == canonical_names(second).SerializeToString()
     assert [node.input[0] for node in first.graph.node] == ["x", "t1"] and first.graph.output[0].name == "y"
