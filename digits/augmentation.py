@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from digits import replacing_dir
 from digits.audio import read_clips
-from digits.engines import cores, keep_freed_memory
+from digits.engines import cores, start_worker
 from digits.frontend import FeatureParams, extract_batch
 from digits.params import AugmentParams
 from digits.perturb import perturb
@@ -95,7 +95,7 @@ def augment(manifest: Path, out_dir: Path, features: FeatureParams, p: AugmentPa
         else:
             with (
                 threadpool_limits(1, user_api="blas"),
-                ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=keep_freed_memory) as pool,
+                ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=start_worker) as pool,
             ):
                 for done in as_completed([pool.submit(write_copies, *task) for task in tasks]):
                     bar.update(done.result())

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from digits import replacing_dir
+from digits import embedding, replacing_dir
 from digits.audio import read_clip
 from digits.frontend import FeatureParams, extract_views
 from digits.table import KEYS, ORDER, features_table, write_features
@@ -47,6 +47,13 @@ def keep_freed_memory() -> None:
         libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: arrays up to 1 GiB come from the heap
 
 
+def start_worker() -> None:
+    """Set up a worker process of a pool that fills the cores: freed memory kept (`keep_freed_memory`), and
+    the pretrained front end's inference on one thread."""
+    keep_freed_memory()
+    embedding.settings["threads"] = 1
+
+
 def run_local(tasks: list[Task], p: FeatureParams, workers: int) -> Iterator[int]:
     """Run `write_part` on every task in `workers` processes (in this one if 1); yield row counts as parts finish.
 
@@ -59,7 +66,7 @@ def run_local(tasks: list[Task], p: FeatureParams, workers: int) -> Iterator[int
     fork = get_context("fork")
     with (
         threadpool_limits(1, user_api="blas"),
-        ProcessPoolExecutor(workers, mp_context=fork, initializer=keep_freed_memory) as pool,
+        ProcessPoolExecutor(workers, mp_context=fork, initializer=start_worker) as pool,
     ):
         # Longest clips first (the last parts), so that no worker is left with a long part at the end.
         for done in as_completed([pool.submit(write_part, clips, p, dest) for clips, dest in reversed(tasks)]):
@@ -120,4 +127,5 @@ def featurise(
             finished, where = run_dask(tasks, p, workers, scheduler), f"Dask at {scheduler or 'a LocalCluster'}"
         for count in finished:
             bar.update(count)
-    return f"{n} clips -> {out_dir}/ ({len(tasks)} parts, {where}): MFCC {p.n_mfcc}x{p.frames}, summary"
+    rows, columns = p.matrix_shape
+    return f"{n} clips -> {out_dir}/ ({len(tasks)} parts, {where}): {p.matrix} {rows}x{columns}, summary"

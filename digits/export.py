@@ -1,8 +1,7 @@
 """A Keras model as ONNX, with its metadata inside, checked against Keras before it is written.
 
-tf2onnx names the tensors it creates with counters that differ from run to run (and names the traced
-function, with a counter of the traces before it, in the graph's doc string); `canonical_names` renames
-them in graph order and clears the doc string, so that the same Keras model always gives the same ONNX bytes.
+tf2onnx's names differ from run to run; `digits.onnxgraph.canonical_names` makes them canonical, so that the
+same Keras model always gives the same ONNX bytes.
 """
 
 import json
@@ -15,40 +14,9 @@ import onnx
 
 from digits import DigitsError, replacing_file
 from digits.frontend import select_input
+from digits.onnxgraph import canonical_names
 from digits.runtime import MODEL_FILE, ONNX_META_KEY, KerasModel, OnnxModel, file_sha256
 from digits.table import load_features
-
-
-def canonical_names(model: onnx.ModelProto) -> onnx.ModelProto:
-    """`model` with its nodes, inner tensors and symbolic dimensions renamed in the order the graph first uses them
-    (inputs and outputs keep their names), initializers and value infos in that order too. The graph itself is
-    unchanged."""
-    graph = model.graph
-    graph.doc_string = ""  # tf2onnx writes the traced function's name here, with a counter of earlier traces
-    keep = {tensor.name for tensor in (*graph.input, *graph.output)}
-    order: dict[str, int] = {}
-
-    def renamed(name: str) -> str:
-        if not name or name in keep:
-            return name
-        return f"t{order.setdefault(name, len(order))}"
-
-    for number, node in enumerate(graph.node):
-        node.input[:] = [renamed(name) for name in node.input]
-        node.output[:] = [renamed(name) for name in node.output]
-        node.name = f"{node.op_type}_{number}"
-    dims: dict[str, str] = {}  # symbolic dimensions (tf2onnx: `unk__112`), renamed in order too
-    for tensor in (*graph.input, *graph.output, *graph.value_info):
-        for dim in tensor.type.tensor_type.shape.dim:
-            if dim.dim_param:
-                dim.dim_param = dims.setdefault(dim.dim_param, f"d{len(dims)}")
-    for items in (graph.initializer, graph.value_info):
-        ordered = sorted(items, key=lambda item: order.get(item.name, len(order)))  # by the names the graph uses
-        for item in ordered:
-            item.name = renamed(item.name)
-        del items[:]
-        items.extend(ordered)
-    return model
 
 
 def export_checked(keras_model: KerasModel, meta: dict, x: np.ndarray, dest: Path) -> str:

@@ -1,7 +1,9 @@
-"""Feature maths shared by training and prediction: mono float audio in, MFCC features out.
+"""Feature maths shared by training and prediction: mono float audio in, MFCC (or speech embedding) features out.
 
 Every function is pure (numpy in, numpy out). `extract_views` is the one feature extractor of the
 project: the features stage and `digits predict` both call it with the params stored with a model.
+With `frontend: speech_embedding` the trimmed speech goes to the pretrained model of `digits.embedding`
+instead of the MFCC maths.
 The spectral maths is librosa's (`librosa.feature.mfcc`, `librosa.effects.trim`,
 `librosa.feature.delta`), written in numpy (and scipy's FFT) so that it works on batches of clips
 and so that `digits predict` starts without importing librosa or numba; tests hold it equal to
@@ -19,11 +21,16 @@ import scipy.fft
 import soxr
 from numpy.lib.stride_tricks import as_strided
 
+from digits import embedding
+
+MATRICES = {"mfcc": "mfcc", "speech_embedding": "embedding"}  # front end -> its matrix (a feature table column)
+
 
 @dataclass(frozen=True)
 class FeatureParams:
     """Front-end settings (params.yaml's `features`, validated there), as stored with features and models."""
 
+    frontend: str
     sample_rate: int
     n_fft: int
     hop_length: int
@@ -36,6 +43,7 @@ class FeatureParams:
     length: str
     segments: int
     test_speeds: tuple[float, ...]
+    embedding_steps: int
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "test_speeds", tuple(float(s) for s in self.test_speeds))
@@ -55,9 +63,20 @@ class FeatureParams:
         return (1.0, *self.test_speeds)
 
     @property
+    def matrix(self) -> str:
+        """Name of the matrices this front end makes (their feature table column, a model's `input`)."""
+        return MATRICES[self.frontend]
+
+    @property
+    def matrix_shape(self) -> tuple[int, int]:
+        """(rows, columns) of a clip's matrix: MFCC coefficients by frames, or embedding numbers by steps."""
+        return (self.n_mfcc, self.frames) if self.frontend == "mfcc" else (embedding.DIM, self.embedding_steps)
+
+    @property
     def summary_size(self) -> int:
-        """Length of the summary vector: mean and std of MFCC and deltas, plus segment means."""
-        return self.n_mfcc * (4 + self.segments)
+        """Length of the summary vector: mean and std of MFCC and deltas, plus segment means (embeddings: their
+        mean and std)."""
+        return self.n_mfcc * (4 + self.segments) if self.frontend == "mfcc" else 2 * embedding.DIM
 
 
 def to_mono(y: np.ndarray) -> np.ndarray:
@@ -269,7 +288,7 @@ def padded(clips: list[np.ndarray], width: int) -> np.ndarray:
 def extract_batch(
     clips: list[tuple[np.ndarray, int]], p: FeatureParams, speed: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Features of `(audio, sample rate)` clips: `(matrices (n, n_mfcc, frames), summaries (n, summary_size))`.
+    """Features of `(audio, sample rate)` clips: `(matrices (n, *matrix_shape), summaries (n, summary_size))`.
 
     Each clip is downmixed, resampled to `p.sample_rate` (played `speed` times faster: tempo and
     pitch together, as a tape would) and trimmed of silence; then the clips with the same number of
@@ -282,7 +301,9 @@ def extract_batch(
         starts, stops = trim_bounds(padded([audio[i] for i in group], lengths[group].max()), lengths[group], p)
         for i, start, stop in zip(group, starts, stops, strict=True):
             speech[i] = audio[i][start:stop]
-    matrices = np.empty((len(clips), p.n_mfcc, p.frames), np.float32)
+    if p.frontend == "speech_embedding":
+        return embedded(speech, p)
+    matrices = np.empty((len(clips), *p.matrix_shape), np.float32)
     summaries = np.empty((len(clips), p.summary_size), np.float32)
     lengths = np.array([max(len(y), p.n_fft) for y in speech])  # log_mel pads shorter clips to one window
     for group in equal_frames(lengths, p.hop_length):
@@ -292,9 +313,22 @@ def extract_batch(
     return matrices, summaries
 
 
+def embedded(speech: list[np.ndarray], p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+    """(embedding sequences `(n, 96, embedding_steps)`, summaries `(n, 192)`: their mean and std over time) of
+    trimmed clips at `p.sample_rate`, each resampled to 16 kHz and centred in (or cut to) the model's input."""
+    width = embedding.samples_for(p.embedding_steps)
+    batch = np.zeros((len(speech), width), np.float32)
+    for row, y in zip(batch, speech, strict=True):
+        y = resample(y, p.sample_rate, embedding.SAMPLE_RATE)[:width]
+        start = (width - len(y)) // 2
+        row[start : start + len(y)] = y
+    matrices = embedding.embed(batch)
+    return matrices, np.concatenate([matrices.mean(axis=-1), matrices.std(axis=-1)], axis=-1).astype(np.float32)
+
+
 def extract_views(clips: list[tuple[np.ndarray, int]], p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
     """Features of every view of the clips, one per speed of `p.speeds`, for test-time averaging:
-    `(matrices (n, views, n_mfcc, frames), summaries (n, views, summary_size))`; view 0 is the clip itself.
+    `(matrices (n, views, *matrix_shape), summaries (n, views, summary_size))`; view 0 is the clip itself.
     """
     views = [extract_batch(clips, p, speed) for speed in p.speeds]
     return np.stack([m for m, _ in views], axis=1), np.stack([s for _, s in views], axis=1)
@@ -309,7 +343,7 @@ def extract(y: np.ndarray, sr: int, p: FeatureParams) -> tuple[np.ndarray, np.nd
 
 
 def select_input(name: str, matrix: np.ndarray, summary: np.ndarray) -> np.ndarray:
-    """The features a model reads (its `input`): `mfcc` matrices or `summary` vectors."""
-    if name not in ("mfcc", "summary"):
-        raise ValueError(f"unknown model input {name!r}; expected mfcc or summary")
-    return matrix if name == "mfcc" else summary
+    """The features a model reads (its `input`): the matrices (`mfcc` or `embedding`) or `summary` vectors."""
+    if name not in ("summary", *MATRICES.values()):
+        raise ValueError(f"unknown model input {name!r}; expected {', '.join(MATRICES.values())} or summary")
+    return summary if name == "summary" else matrix

@@ -3,8 +3,13 @@
 import keras
 import numpy as np
 
-# Which feature column each model kind reads.
-INPUTS = {"cnn": "mfcc", "mlp": "summary"}
+# Which features each model kind reads: the front end's matrices (MFCC or embeddings) or the summary vectors.
+READS = {"cnn": "matrix", "head": "matrix", "mlp": "summary"}
+
+
+def input_name(kind: str, matrix: str) -> str:
+    """The feature column model `kind` reads, `matrix` being the front end's matrices (`FeatureParams.matrix`)."""
+    return matrix if READS[kind] == "matrix" else "summary"
 
 
 def build_mlp(x_train: np.ndarray, hidden: list[int], dropout: float, classes: int = 10) -> keras.Model:
@@ -24,16 +29,18 @@ def build_cnn(
     """Convolutions over time on `(coefficients, frames)` matrices, one pooling step per block.
 
     Coefficients are the channels (a TDNN-like net); global average pooling over time keeps the
-    parameter count independent of the clip length.
+    parameter count independent of the clip length. A block pools only while there are frames to halve.
     """
-    layers = [keras.Input(x_train.shape[1:]), keras.layers.Permute((2, 1))]
+    layers, frames = [keras.Input(x_train.shape[1:]), keras.layers.Permute((2, 1))], x_train.shape[2]
     for width in filters:
         layers += [
             keras.layers.Conv1D(width, kernel_size, padding="same", use_bias=False),
             keras.layers.BatchNormalization(),
             keras.layers.ReLU(),
-            keras.layers.MaxPooling1D(2),
         ]
+        if frames >= 2:
+            layers.append(keras.layers.MaxPooling1D(2))
+            frames //= 2
     layers += [
         keras.layers.GlobalAveragePooling1D(),
         keras.layers.Dropout(dropout),
@@ -42,7 +49,23 @@ def build_cnn(
     return keras.Sequential(layers, name="cnn")
 
 
-BUILDERS = {"cnn": build_cnn, "mlp": build_mlp}
+def build_head(x_train: np.ndarray, filters: int, kernel_size: int, dropout: float, classes: int = 10) -> keras.Model:
+    """A small head on embedding sequences `(numbers, steps)`: each number standardised by statistics of the
+    training set, one convolution over time, average and max pooling over time, dropout, softmax."""
+    norm = keras.layers.Normalization(axis=-1)
+    norm.adapt(np.swapaxes(x_train, 1, 2))
+    sequences = keras.Input(x_train.shape[1:])
+    hidden = keras.layers.Conv1D(filters, kernel_size, padding="same", activation="relu")(
+        norm(keras.layers.Permute((2, 1))(sequences))
+    )
+    pooled = keras.layers.Concatenate()(
+        [keras.layers.GlobalAveragePooling1D()(hidden), keras.layers.GlobalMaxPooling1D()(hidden)]
+    )
+    outputs = keras.layers.Dense(classes, activation="softmax")(keras.layers.Dropout(dropout)(pooled))
+    return keras.Model(sequences, outputs, name="head")
+
+
+BUILDERS = {"cnn": build_cnn, "head": build_head, "mlp": build_mlp}
 
 
 def build(kind: str, x_train: np.ndarray, params: dict, classes: int = 10) -> keras.Model:

@@ -61,6 +61,23 @@ def in_order(section: Params, *keys: str) -> None:
             raise ValueError(f"{key} must be [low, high]: {[low, high]}")
 
 
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class FrontendParams(Section):
+    name = "frontend"
+    package: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+==[A-Za-z0-9.]+$")]
+    sha256: dict[Literal["melspectrogram", "embedding_model"], Sha256]
+    opset: Annotated[int, Field(ge=13, le=21)]
+    wheel: str | None
+
+    @model_validator(mode="after")
+    def _both_pinned(self) -> Self:
+        if len(self.sha256) != 2:
+            raise ValueError("sha256 must pin both melspectrogram and embedding_model")
+        return self
+
+
 class SynthParams(Section):
     name = "synth"
     voices: dict[Literal["espeak-ng", "flite", "festival"], Count]
@@ -121,6 +138,7 @@ class IngestParams(Section):
 
 class FeaturesParams(Section):
     name = "features"
+    frontend: Literal["mfcc", "speech_embedding"]
     sample_rate: Annotated[int, Field(ge=1000, le=192_000)]
     n_fft: Annotated[int, Field(ge=16)]
     hop_length: Positive
@@ -133,6 +151,7 @@ class FeaturesParams(Section):
     length: Literal["resize", "crop"]
     segments: Positive
     test_speeds: list[Annotated[float, Field(ge=0.5, le=2)]]
+    embedding_steps: Annotated[int, Field(ge=1, le=100)]
     rows_per_file: Positive
     engine: Literal["local", "dask"]
     workers: Count
@@ -184,6 +203,12 @@ class CnnParams(Params):
     dropout: Annotated[float, Field(ge=0, lt=1)]
 
 
+class HeadParams(Params):
+    filters: Positive
+    kernel_size: Positive
+    dropout: Annotated[float, Field(ge=0, lt=1)]
+
+
 class MlpParams(Params):
     hidden: Annotated[list[Positive], Field(min_length=1)]
     dropout: Annotated[float, Field(ge=0, lt=1)]
@@ -191,8 +216,9 @@ class MlpParams(Params):
 
 class ModelParams(Section):
     name = "model"
-    kind: Literal["cnn", "mlp"]
+    kind: Literal["cnn", "head", "mlp"]
     cnn: CnnParams
+    head: HeadParams
     mlp: MlpParams
 
     @property

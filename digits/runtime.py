@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from digits import DigitsError
+from digits import DigitsError, embedding
+from digits.frontend import FeatureParams
 
 MODEL_FILE = "model.keras"
 META_FILE = "model.json"
 ONNX_FILE = "model.onnx"
 DETECTOR_FILE = "detector.onnx"  # "no digit heard" (stage `detector`), beside the model
+FRONTEND_DIR = "frontend"  # the pretrained front end's ONNX models (stage `frontend`), beside the model
 ONNX_META_KEY = "digits"  # ONNX metadata entry holding model.json plus the source model's SHA-256
 RUNTIMES = ("auto", "onnx", "keras")
 BATCH = 256  # rows per inference call of the Keras model
@@ -85,6 +87,16 @@ def is_current(onnx_model: OnnxModel, keras_file: Path) -> bool:
     return not keras_file.is_file() or onnx_model.meta.get("keras_sha256") == file_sha256(keras_file)
 
 
+def with_front_end(model: OnnxModel | KerasModel, model_dir: Path) -> OnnxModel | KerasModel:
+    """`model`, its feature params checked, and its pretrained front end (if it has one) taken from `model_dir`."""
+    stored = model.meta.get("feature_params", {})
+    if set(stored) != set(FeatureParams.__dataclass_fields__):
+        raise DigitsError(f"the model in {model_dir}/ was made by an older version of this project: run `dvc repro`")
+    if stored["frontend"] != "mfcc":
+        embedding.use(model_dir / FRONTEND_DIR)
+    return model
+
+
 def open_model(path: Path, runtime: str = "auto") -> OnnxModel | KerasModel:
     """The model at `path`: a directory written by the pipeline, or a `.onnx` / `.keras` file.
 
@@ -97,19 +109,20 @@ def open_model(path: Path, runtime: str = "auto") -> OnnxModel | KerasModel:
         model_dir, runtime = path.parent, {".onnx": "onnx", ".keras": "keras"}.get(path.suffix, "")
         if not runtime:
             raise DigitsError(f"{path} is not a model: expected a .onnx or .keras file or a model directory")
-        return OnnxModel(path) if runtime == "onnx" else KerasModel.load(model_dir, path.name)
+        opened = OnnxModel(path) if runtime == "onnx" else KerasModel.load(model_dir, path.name)
+        return with_front_end(opened, model_dir)
     onnx_file, keras_file = path / ONNX_FILE, path / MODEL_FILE
     if not onnx_file.is_file() and not keras_file.is_file():
         raise DigitsError(f"no model in {path}/: run `make run` (or `dvc repro`, or `dvc pull`) first")
     if runtime == "keras" or (runtime == "auto" and not onnx_file.is_file()):
-        return KerasModel.load(path)
+        return with_front_end(KerasModel.load(path), path)
     if not onnx_file.is_file():
         raise DigitsError(f"no {ONNX_FILE} in {path}/: run `dvc repro export`")
     model = OnnxModel(onnx_file)
     if runtime == "auto" and not is_current(model, keras_file):
         print(f"note: {onnx_file} is older than {keras_file} (run `dvc repro export`); using Keras", file=sys.stderr)
-        return KerasModel.load(path)
-    return model
+        return with_front_end(KerasModel.load(path), path)
+    return with_front_end(model, path)
 
 
 def open_detector(path: Path, model: OnnxModel | KerasModel) -> OnnxModel | None:

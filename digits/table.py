@@ -1,8 +1,8 @@
 """The feature table: one row per clip (its manifest keys, its position in the manifest, its features).
 
 A folder of `part-NNNNN.parquet` files that pandas, Dask or Spark read as one table, the front-end
-params in the schema metadata. `mfcc` holds each clip's views' MFCC matrices and `summary` their
-summary vectors, each flattened row-major to a float32 vector.
+params in the schema metadata. `mfcc` (or `embedding`, with the speech_embedding front end) holds each clip's
+views' matrices and `summary` their summary vectors, each flattened row-major to a float32 vector.
 """
 
 import json
@@ -28,8 +28,9 @@ def fixed_lists(values: np.ndarray) -> pa.FixedSizeListArray:
 
 
 def features_table(clips: pa.Table, matrices: np.ndarray, summaries: np.ndarray, p: FeatureParams) -> pa.Table:
-    """Table of the manifest rows `clips` with their MFCC `matrices` and `summaries`, and `p` as metadata."""
-    table = clips.append_column("mfcc", fixed_lists(matrices)).append_column("summary", fixed_lists(summaries))
+    """Table of the manifest rows `clips` with their `matrices` (column `p.matrix`) and `summaries`, `p` as
+    metadata."""
+    table = clips.append_column(p.matrix, fixed_lists(matrices)).append_column("summary", fixed_lists(summaries))
     return table.replace_schema_metadata({META_KEY: json.dumps(p.to_dict()).encode()})
 
 
@@ -50,19 +51,19 @@ def feature_params(path: Path) -> FeatureParams:
 
 
 def load_features(path: Path, views: bool = False) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, FeatureParams]:
-    """(clip keys, MFCC matrices `(n, n_mfcc, frames)`, summaries `(n, d)`, front-end params).
+    """(clip keys, matrices `(n, *matrix_shape)`, summaries `(n, d)`, front-end params).
 
     The keys are every column but the features (for augmented copies, `copy` as well); rows come in
     manifest order, whatever order the parts were written in. With `views`, the features of every
-    stored view of a clip (see `extract_views`): `(n, views, n_mfcc, frames)` and `(n, views, d)`.
+    stored view of a clip (see `extract_views`): `(n, views, *matrix_shape)` and `(n, views, d)`.
     """
     p = feature_params(path)
     table = pq.read_table(path)
     if ORDER in table.column_names:
         table = table.sort_by(ORDER).drop_columns([ORDER])
     n = table.num_rows
-    matrix = table["mfcc"].combine_chunks().flatten().to_numpy().reshape(n, -1, p.n_mfcc, p.frames)
+    matrix = table[p.matrix].combine_chunks().flatten().to_numpy().reshape(n, -1, *p.matrix_shape)
     summary = table["summary"].combine_chunks().flatten().to_numpy().reshape(n, matrix.shape[1], -1)
     if not views:
         matrix, summary = matrix[:, 0], summary[:, 0]
-    return table.drop_columns(["mfcc", "summary"]).to_pandas(), matrix, summary, p
+    return table.drop_columns([p.matrix, "summary"]).to_pandas(), matrix, summary, p

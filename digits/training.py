@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from digits import DigitsError, replacing_file
 from digits.frontend import select_input
-from digits.models import INPUTS, build
+from digits.models import build, input_name
 from digits.params import ModelParams, SpecAugmentParams, TrainParams
 from digits.perturb import spec_augment
 from digits.table import load_features
@@ -64,9 +64,10 @@ def fit(
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
     classes: int = 10,
+    spec_augment: bool = True,
 ) -> tuple[keras.Model, keras.callbacks.History]:
-    """Build the model of `model_params` with `classes` outputs and train it on `(x, y)` with the `train` params;
-    seeded and deterministic."""
+    """Build the model of `model_params` with `classes` outputs and train it on `(x, y)` with the `train` params,
+    matrices masked by SpecAugment if `spec_augment` (MFCC, not embeddings); seeded and deterministic."""
     keras.utils.set_random_seed(p.seed)
     tf.config.experimental.enable_op_determinism()
     model = build(model_params.kind, x, model_params.builder, classes)
@@ -77,7 +78,7 @@ def fit(
         metrics=["accuracy"],
         jit_compile=False,  # XLA gains nothing for this small net on CPU (make bench) and costs compile time
     )
-    batches = Batches(x, y, p.batch_size, p.seed, p.spec_augment if x.ndim == 3 else None)
+    batches = Batches(x, y, p.batch_size, p.seed, p.spec_augment if spec_augment and x.ndim == 3 else None)
     history = model.fit(batches, validation_data=validation, epochs=p.epochs, callbacks=callbacks, verbose=0)
     return model, history
 
@@ -107,13 +108,13 @@ def load_inputs(
     With `views`, the inputs of every test-time view of each clip, `(n, views, ...)` (view 0: the clip).
     """
     keys, matrix, summary, feature_params = load_features(features, views)
-    copies = None
+    name, copies = input_name(kind, feature_params.matrix), None
     if any(augmented.glob("*.parquet")):
         copy_keys, copy_matrix, copy_summary, copy_params = load_features(augmented)
         if copy_params != feature_params:
             raise DigitsError(f"{augmented} was made with other feature params than {features}; rerun augment")
-        copies = copy_keys, select_input(INPUTS[kind], copy_matrix, copy_summary)
-    return keys, select_input(INPUTS[kind], matrix, summary), copies, feature_params.to_dict()
+        copies = copy_keys, select_input(name, copy_matrix, copy_summary)
+    return keys, select_input(name, matrix, summary), copies, feature_params.to_dict()
 
 
 def renumber_shared_objects(config: object, ids: dict[int, int]) -> object:

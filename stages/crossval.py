@@ -46,7 +46,8 @@ def run(
     training-only corpus and `p.cross_corpus`, train on it alone and score every clip of the others."""
     stage_started = time.perf_counter()
     kind = model_params.kind
-    keys, views, copies, _ = load_inputs(kind, features, augmented, views=True)
+    keys, views, copies, feature_params = load_inputs(kind, features, augmented, views=True)
+    mfcc = feature_params["frontend"] == "mfcc"  # SpecAugment masks MFCC matrices, not embeddings
     labels = keys["label"].to_numpy()
     training_only = keys["training_only"].to_numpy(bool)
     seconds, rows = {}, []
@@ -55,7 +56,7 @@ def run(
         """Train on the clips at `train` (and their copies), score those at `test`; record the predictions."""
         x_train, y_train = training_set(keys, views[:, 0], train, copies)
         started = time.perf_counter()
-        model, _ = fit(model_params, train_params, x_train, y_train)
+        model, _ = fit(model_params, train_params, x_train, y_train, spec_augment=mfcc)
         seconds[name] = round(time.perf_counter() - started, 1)
         combined, per_view = recognise(KerasModel(model, {}), views[test])
         predicted = combined.argmax(axis=1)

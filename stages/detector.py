@@ -21,7 +21,7 @@ from digits import DigitsError, stage
 from digits.audio import read_clips
 from digits.export import export_checked
 from digits.frontend import extract_views
-from digits.models import INPUTS
+from digits.models import input_name
 from digits.negatives import KINDS, read_negatives
 from digits.openset import DIGITS, choose_threshold, digit_score, error_rates, sounds_like
 from digits.params import DetectorParams, ModelParams, TrainParams
@@ -34,7 +34,7 @@ LABELS = [*DIGITS, *KINDS]  # the detector knows each digit: a word is told from
 
 
 def negative_views(root: Path, split: str, features: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(MFCC matrices of every view `(n, views, n_mfcc, frames)`, class labels) of the non-digits of `split`."""
+    """(matrices of every view `(n, views, *matrix_shape)`, class labels) of the non-digits of `split`."""
     p = feature_params(features)
     clips = read_negatives(root, split)
     audio = read_clips([str(path) for path, _ in clips], p.sample_rate)
@@ -82,8 +82,10 @@ def run(
         spec_augment=train.spec_augment, seed=p.seed,
     )  # fmt: skip
     model_params = ModelParams.model_construct(kind="cnn", cnn=p.cnn)  # the detector is always a CNN
-    net, _ = fit(model_params, schedule, x, y, callbacks=[EpochLine()], classes=len(LABELS))
-    meta = {"kind": "detector", "input": INPUTS["cnn"], "feature_params": front_end.to_dict(), "labels": LABELS}
+    mfcc = front_end.frontend == "mfcc"
+    net, _ = fit(model_params, schedule, x, y, callbacks=[EpochLine()], classes=len(LABELS), spec_augment=mfcc)
+    name = input_name("cnn", front_end.matrix)
+    meta = {"kind": "detector", "input": name, "feature_params": front_end.to_dict(), "labels": LABELS}
     model = KerasModel(net, meta)
 
     def probabilities(x_views: np.ndarray) -> np.ndarray:

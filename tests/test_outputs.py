@@ -70,7 +70,7 @@ def test_an_onnx_graph_gets_the_same_bytes_whatever_its_inner_names() -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from digits.export import canonical_names
+    from digits.onnxgraph import canonical_names
 
     def graph(weight: str, hidden: str, bias: str, initializers: tuple[str, str], batch: str) -> onnx.ModelProto:
         values = {weight: np.ones((2, 2), np.float32), bias: np.zeros(2, np.float32)}

@@ -1,0 +1,68 @@
+"""A pretrained speech front end: Google's speech_embedding as openWakeWord packages it, run by ONNX Runtime.
+
+Two models: `melspectrogram` (16 kHz audio on the int16 scale -> 32 mel bands every 10 ms) and
+`embedding_model` (76 mel frames, 775 ms -> 96 numbers); an embedding every 8 frames (80 ms). Stage
+`frontend` writes them as ONNX (`digits.pretrained`), so that features, training and `digits predict` need
+neither a TFLite runtime nor TensorFlow. Their license is unclear (see the README): this front end is opt-in.
+"""
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from digits import DigitsError
+
+SAMPLE_RATE = 16_000
+DIM = 96  # numbers per embedding
+WINDOW, STEP, HOP = 76, 8, 160  # mel frames per embedding, mel frames between embeddings, samples per mel frame
+MODELS = ("melspectrogram", "embedding_model")
+BATCH = 32  # clips per inference call (smaller batches run a little faster: they stay in cache)
+DEFAULT_DIR = Path("models/frontend")  # where stage `frontend` writes the models; `use` points elsewhere
+
+settings = {"directory": DEFAULT_DIR, "threads": 0}  # 0 threads: ONNX Runtime's default (every core)
+
+
+def samples_for(steps: int) -> int:
+    """Samples of 16 kHz audio that give exactly `steps` embeddings (the mel model drops its first 640 samples' worth
+    of padding: `frames = (samples - 640) // 160 + 1`)."""
+    return 480 + HOP * (WINDOW + STEP * (steps - 1))
+
+
+def use(directory: Path, threads: int | None = None) -> None:
+    """Take the ONNX models from `directory` from now on (and run them on `threads` threads, if given)."""
+    settings["directory"] = Path(directory)
+    if threads is not None:
+        settings["threads"] = threads
+
+
+@cache
+def sessions(directory: Path, threads: int) -> tuple:
+    """ONNX Runtime sessions of the two models in `directory` (as `obtain` writes them)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = threads
+    found = []
+    for name in MODELS:
+        path = directory / f"{name}.onnx"
+        if not path.is_file():
+            raise DigitsError(f"no {path}: the speech_embedding front end is not there; run `dvc repro frontend`")
+        found.append(onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]))
+    return tuple(found)
+
+
+def embed(audio: np.ndarray) -> np.ndarray:
+    """Embedding sequences `(n, 96, steps)` of 16 kHz clips `(n, samples)` in [-1, 1], all of `samples_for(steps)`
+    samples. The mel bands are scaled `x / 10 + 2`, as openWakeWord does before its embedding model."""
+    mel, embedding = sessions(settings["directory"], settings["threads"])
+    out = []
+    for start in range(0, len(audio), BATCH):
+        batch = np.asarray(audio[start : start + BATCH], np.float32) * 32767
+        spectra = mel.run(None, {mel.get_inputs()[0].name: batch})[0][:, 0] / 10 + 2  # (b, frames, 32)
+        starts = range(0, spectra.shape[1] - WINDOW + 1, STEP)
+        windows = np.stack([spectra[:, s : s + WINDOW] for s in starts], axis=1)  # (b, steps, 76, 32)
+        vectors = embedding.run(None, {embedding.get_inputs()[0].name: windows.reshape(-1, WINDOW, 32, 1)})[0]
+        out.append(vectors.reshape(len(batch), len(starts), DIM).transpose(0, 2, 1))
+    return np.concatenate(out) if out else np.empty((0, DIM, 0), np.float32)

@@ -1,0 +1,80 @@
+"""Obtaining the speech_embedding front end: its two TFLite models from a wheel on PyPI, verified, as ONNX.
+
+`obtain` downloads the `wyoming-openwakeword` wheel with pip (installing nothing, none of its dependencies),
+checks each model file against its pinned SHA-256 and converts it once to ONNX with tf2onnx, in a canonical
+node order and with canonical names, so that two runs write the same bytes.
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from digits import DigitsError, replacing_dir
+from digits.embedding import MODELS
+from digits.fetching import sha256_bytes
+from digits.onnxgraph import canonical_names, structural_order
+
+MEMBER = "wyoming_openwakeword/models/{}.tflite"
+PROVENANCE = "frontend.json"
+
+
+def download_wheel(package: str, dest: Path) -> Path:
+    """Download the wheel of `package` (`name==version`) from the package index into `dest` with pip, no
+    dependencies, nothing installed."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(dest)]
+    done = subprocess.run([*command, package], capture_output=True, text=True)
+    wheels = sorted(dest.glob("*.whl"))
+    if done.returncode or not wheels:
+        why = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
+        raise DigitsError(f"cannot download {package} from the package index ({why}); set frontend.wheel to a copy")
+    return wheels[0]
+
+
+def verified_member(wheel: Path, name: str, sha256: str) -> bytes:
+    """The bytes of model `name` in `wheel`, if they match the pinned `sha256`; a one-line DigitsError otherwise."""
+    member = MEMBER.format(name)
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            data = archive.read(member)
+    except (KeyError, zipfile.BadZipFile, OSError) as err:
+        raise DigitsError(f"{wheel} holds no readable {member}: {err}") from None
+    if sha256_bytes(data) != sha256:
+        raise DigitsError(f"{member} in {wheel} has SHA-256 {sha256_bytes(data)}, not the pinned {sha256}; refused")
+    return data
+
+
+def to_onnx(tflite: bytes, opset: int) -> bytes:
+    """A TFLite model converted to ONNX by tf2onnx, its names canonical (the same bytes every run)."""
+    import tf2onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "model.tflite"
+        source.write_bytes(tflite)
+        model, _ = tf2onnx.convert.from_tflite(str(source), opset=opset)
+    model.producer_version = ""  # the converter's build, not the model's
+    return canonical_names(structural_order(model)).SerializeToString(deterministic=True)
+
+
+def obtain(package: str, pinned: dict[str, str], opset: int, dest: Path, wheel: Path | None = None) -> str:
+    """Fill `dest` with the two models of `package`'s wheel (downloaded, or the local `wheel`) as ONNX, each TFLite
+    file checked against its `pinned` SHA-256 first, and `frontend.json` saying where they came from."""
+    with tempfile.TemporaryDirectory() as tmp, replacing_dir(dest) as partial:
+        found = wheel if wheel else download_wheel(package, Path(tmp))
+        files = {}
+        for name in MODELS:
+            onnx_bytes = to_onnx(verified_member(found, name, pinned[name]), opset)
+            (partial / f"{name}.onnx").write_bytes(onnx_bytes)
+            files[name] = {"tflite_sha256": pinned[name], "onnx_sha256": sha256_bytes(onnx_bytes)}
+        provenance = {"frontend": "speech_embedding", "package": package, "member": MEMBER, "files": files}
+        (partial / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
+    return f"speech_embedding from {package}: {', '.join(MODELS)} verified and converted to ONNX -> {dest}/"
+
+
+def nothing_to_obtain(frontend: str, dest: Path) -> str:
+    """Fill `dest` with `frontend.json` alone, for a front end that needs no pretrained model (MFCC)."""
+    with replacing_dir(dest) as partial:
+        (partial / PROVENANCE).write_text(json.dumps({"frontend": frontend, "files": {}}, indent=2) + "\n")
+    return f"features.frontend is {frontend}: no pretrained model needed -> {dest}/{PROVENANCE}"
