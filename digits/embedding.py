@@ -60,7 +60,9 @@ def embed(audio: np.ndarray) -> np.ndarray:
     out = []
     for start in range(0, len(audio), BATCH):
         batch = np.asarray(audio[start : start + BATCH], np.float32) * 32767
-        spectra = mel.run(None, {mel.get_inputs()[0].name: batch})[0][:, 0] / 10 + 2  # (b, frames, 32)
+        # One clip per call: the mel model's dB floor is relative to the loudest value of the whole batch.
+        spectra = np.concatenate([mel.run(None, {mel.get_inputs()[0].name: clip[None]})[0][:, 0] for clip in batch])
+        spectra = spectra / 10 + 2  # (b, frames, 32)
         starts = range(0, spectra.shape[1] - WINDOW + 1, STEP)
         windows = np.stack([spectra[:, s : s + WINDOW] for s in starts], axis=1)  # (b, steps, 76, 32)
         vectors = embedding.run(None, {embedding.get_inputs()[0].name: windows.reshape(-1, WINDOW, 32, 1)})[0]

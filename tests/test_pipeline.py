@@ -19,6 +19,7 @@ ALL_STAGES = {
     "synth",
     "negatives",
     "ingest",
+    "frontend",
     "features",
     "augment",
     "train",
