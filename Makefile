@@ -2,7 +2,8 @@
 # make test  - set up .venv, lint, and run the test suite
 # make bench - benchmarks (after make run): features stage speed and memory; augment and training
 #              throughput; predict latency, Keras vs ONNX, and its peak memory on a 1 GB file;
-#              hostile and non-digit inputs through predict and ingest (exit code, reason, time, memory)
+#              hostile and non-digit inputs through predict and ingest (exit code, reason, time, memory);
+#              the speech_embedding front end beside MFCC (features clips/s, cold predict)
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -51,6 +52,7 @@ bench: $(READY)
 	$(BIN)/python -m benchmarks.throughput
 	$(BIN)/python -m benchmarks.predict
 	$(BIN)/python -m benchmarks.hostile
+	$(BIN)/python -m benchmarks.embedding
 
 clean:
 	rm -rf $(VENV) data/raw data/raw.partial data/features data/features.partial data/augmented models

@@ -50,14 +50,11 @@ def build_cnn(
 
 
 def build_head(x_train: np.ndarray, filters: int, kernel_size: int, dropout: float, classes: int = 10) -> keras.Model:
-    """A small head on embedding sequences `(numbers, steps)`: each number standardised by statistics of the
-    training set, one convolution over time, average and max pooling over time, dropout, softmax."""
-    norm = keras.layers.Normalization(axis=-1)
-    norm.adapt(np.swapaxes(x_train, 1, 2))
+    """A small head on embedding sequences `(numbers, steps)`: each number standardised (batch normalisation),
+    one convolution over time, average and max pooling over time, dropout, softmax."""
     sequences = keras.Input(x_train.shape[1:])
-    hidden = keras.layers.Conv1D(filters, kernel_size, padding="same", activation="relu")(
-        norm(keras.layers.Permute((2, 1))(sequences))
-    )
+    standardised = keras.layers.BatchNormalization()(keras.layers.Permute((2, 1))(sequences))
+    hidden = keras.layers.Conv1D(filters, kernel_size, padding="same", activation="relu")(standardised)
     pooled = keras.layers.Concatenate()(
         [keras.layers.GlobalAveragePooling1D()(hidden), keras.layers.GlobalMaxPooling1D()(hidden)]
     )

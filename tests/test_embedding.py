@@ -172,11 +172,9 @@ def test_the_pipeline_runs_on_embeddings_and_predict_needs_no_tensorflow(project
         f"sys.argv = ['digits', 'predict', '--json', '--no-refuse', {str(clip)!r}]; app()"
     )
     # from another directory, with --model: the front end is found beside the model, not in the working directory
-    command = [
-        sys.executable,
-        "-c",
-        probe.replace("'predict',", f"'predict', '--model', {str(project.root / 'models')!r},"),
-    ]
+    models, params = str(project.root / "models"), str(project.root / "params.yaml")
+    where = f"'predict', '--model', {models!r}, '--params', {params!r},"
+    command = [sys.executable, "-c", probe.replace("'predict',", where)]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1] == "False"
