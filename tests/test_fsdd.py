@@ -110,7 +110,7 @@ def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
         detector={"epochs": 10},
     )
     ran, output = project.repro()
-    assert len(ran) == 13 and {"synth", "crossval", "noise", "export", "negatives", "detector"} <= set(ran)
+    assert len(ran) == 14 and {"frontend", "synth", "crossval", "noise", "export", "negatives", "detector"} <= set(ran)
     return project, output
 
 
