@@ -1,8 +1,7 @@
-"""`digits`: the pipeline's stages, a summary of their metrics, and `digits predict`."""
+"""`digits`: the pipeline's stages, a summary of their metrics, `digits predict` and `digits serve`."""
 
 import importlib
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +13,7 @@ app = typer.Typer(
     help="Spoken-digit recognition: the DVC pipeline's stages "
     "(fetch, synth → ingest → features → augment → train → evaluate, export, crossval, noise, gallery; "
     "negatives → detector), "
-    "a summary of their metrics, and predict.",
+    "a summary of their metrics, predict, and serve (a page to say a digit into).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -144,8 +143,7 @@ def predict(
                 failed += 1
                 typer.echo(f"{escape(result.path)}: {escape(result.error)}", err=True)
             elif json_lines:
-                fields = {k: v for k, v in asdict(result).items() if v is not None and v != []}
-                typer.echo(json.dumps({k: v for k, v in fields.items() if not (result.no_digit and k == "confidence")}))
+                typer.echo(json.dumps(result.to_json()))
             elif result.no_digit:
                 typer.echo(f"{escape(result.path)}\tno digit\t{result.no_digit}")
             elif result.segments is None:
@@ -161,6 +159,30 @@ def predict(
         fail(err)
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [serve.host].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on, 0 for any free one [serve.port].")] = None,
+    model: Annotated[Path, typer.Option(help="Model directory of the pipeline (its ONNX export).")] = Path("models"),
+    metrics: Annotated[Path, typer.Option(help="Metrics folder: the scores /api/model reports.")] = Path("metrics"),
+    params: Annotated[Path, typer.Option("--params", help="Params file: its `serve` and `predict` sections.")] = Path(
+        "params.yaml"
+    ),
+) -> None:
+    """Serve a page to say a digit into (or drop a file on) and the JSON API `POST /api/predict` (the answer of
+    `digits predict --json`), `GET /api/model`, `GET /healthz`; OpenAPI docs at /docs."""
+    from digits.params import PredictParams, ServeParams, load
+    from digits.serve import open_service
+    from digits.serve import serve as run_server
+
+    try:
+        p = load(ServeParams, params)
+        service = open_service(model, p, load(PredictParams, params), metrics)
+        run_server(service, p.host if host is None else host, p.port if port is None else port)
+    except DigitsError as err:
+        fail(err)
 
 
 if __name__ == "__main__":

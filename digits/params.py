@@ -293,6 +293,14 @@ class PredictParams(Section):
     sequence: SequenceParams
 
 
+class ServeParams(Section):
+    name = "serve"
+    host: str
+    port: Annotated[int, Field(ge=0, le=65535)]
+    max_bytes: Positive
+    sequence_seconds: Seconds
+
+
 S = TypeVar("S", bound=Section)
 
 

@@ -7,8 +7,9 @@ rate, channel count and sample format libsndfile reads is accepted; every input 
 prediction or a one-line reason.
 """
 
+import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,12 @@ class Prediction:
     no_digit: str | None = None
     error: str | None = None
 
+    def to_json(self) -> dict:
+        """The fields `digits predict --json` prints (and `digits serve` answers): those that are set; no
+        `confidence` with `no_digit`."""
+        fields = {k: v for k, v in asdict(self).items() if v is not None and v != []}
+        return {k: v for k, v in fields.items() if not (self.no_digit and k == "confidence")}
+
 
 def expand(paths: Iterable[str]) -> Iterator[str]:
     """Inputs as given, with each directory replaced by the audio files under it, sorted."""
@@ -47,16 +54,21 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
             yield path
 
 
-def load(path: str, min_seconds: float, max_seconds: float) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and rate of a file, or of the bytes on standard input for `-`, between `min_seconds`
-    and `max_seconds` long; no more than `max_seconds` of it is ever decoded.
+def load(path: str, min_seconds: float, max_seconds: float, data: bytes | None = None) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and rate of a file, of the bytes on standard input for `-`, or of `data` when given
+    (`path` then only names it), between `min_seconds` and `max_seconds` long; no more than `max_seconds` of it
+    is ever decoded.
 
     Raises `AudioError` with a reason meant for the user when the input is not usable audio (`TooLong` when it
     is too long).
     """
-    if path != STDIN and Path(path).is_dir():
+    if data is not None:
+        source = io.BytesIO(data)
+    elif path != STDIN and Path(path).is_dir():
         raise AudioError(f"no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))}) in this directory")
-    with read_stdin() if path == STDIN else open_regular(path) as file:
+    else:
+        source = read_stdin() if path == STDIN else open_regular(path)
+    with source as file:
         y, sr = decode(file, min_seconds, max_seconds)
     return to_mono(y), sr
 
@@ -104,12 +116,18 @@ def predict(
     part) in which it hears no digit gets `no_digit` and its reason instead of a digit.
     """
     for path in expand(paths):
-        try:
-            yield predict_one(model, path, seconds, sequence, detector)
-        except AudioError as err:
-            yield Prediction(path, error=str(err))
-        except Exception as err:  # one bad input must never cost the others, even a MemoryError
-            yield Prediction(path, error=f"unexpected error: {type(err).__name__}: {err}")
+        yield prediction(model, path, seconds, sequence, detector)
+
+
+def prediction(model: Model, path: str, *args: object, **kwargs: object) -> Prediction:
+    """`predict_one(model, path, ...)`, or a `Prediction` with the `error` that stopped it: one bad input must
+    never cost the others, whatever went wrong (even a MemoryError)."""
+    try:
+        return predict_one(model, path, *args, **kwargs)
+    except AudioError as err:
+        return Prediction(path, error=str(err))
+    except Exception as err:
+        return Prediction(path, error=f"unexpected error: {type(err).__name__}: {err}")
 
 
 def predict_one(
@@ -118,12 +136,15 @@ def predict_one(
     seconds: tuple[float, float],
     sequence: PauseParams | None = None,
     detector: Model | None = None,
+    data: bytes | None = None,
+    sequence_seconds: float = SEQUENCE_SECONDS,
 ) -> Prediction:
-    """The `Prediction` of one input (see `predict`); an `AudioError` when it is no usable audio."""
+    """The `Prediction` of one input (see `predict`), the file at `path` or, when given, the audio bytes `data`
+    (named `path`); an `AudioError` when it is no usable audio. A digit string is at most `sequence_seconds`."""
     min_seconds, max_seconds = seconds
     if sequence is None:
         try:
-            y, sr = load(path, min_seconds, max_seconds)
+            y, sr = load(path, min_seconds, max_seconds, data)
         except TooLong as err:
             too_long = f"{err.seconds:.1f} s long, over {max_seconds:g} s for one digit (see --sequence)"
             raise AudioError(too_long) from None
@@ -134,7 +155,7 @@ def predict_one(
         return Prediction(
             path, **scored(recognise(model, select_input(model.meta["input"], matrices, summaries))[0][0])
         )
-    y, sr = load(path, min_seconds, SEQUENCE_SECONDS)
+    y, sr = load(path, min_seconds, sequence_seconds, data)
     parts = split_at_pauses(y, sr, sequence)
     if not parts:
         raise AudioError("no speech found")

@@ -18,7 +18,7 @@ def test_help_lists_every_stage_of_the_pipeline_and_the_other_commands() -> None
     listed = {line.split()[1] for line in out.splitlines() if line.startswith("│ ") and line[2] != " "}
     listed -= {"--help"}
     pipeline = set(yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"])
-    assert set(STAGES) == pipeline and listed == pipeline | {"predict", "summary"}
+    assert set(STAGES) == pipeline and listed == pipeline | {"predict", "serve", "summary"}
 
 
 def test_a_stage_command_shows_its_paths() -> None:

@@ -159,7 +159,7 @@ def test_the_cycle_finder_finds_one() -> None:
     assert cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.parametrize("module", ["digits.predict", "digits.runtime", "digits.recognise"])
+@pytest.mark.parametrize("module", ["digits.predict", "digits.runtime", "digits.recognise", "digits.serve"])
 def test_predict_path_imports_no_stage_and_no_training_code(module: str) -> None:
     files = {str(f) for f in closure(module)}
     assert not {"digits/training.py", "digits/models.py"} & files and not any(f.startswith("stages") for f in files)
