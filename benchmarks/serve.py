@@ -4,7 +4,7 @@
    `digits predict` of the same clip.
 2. Load: CLIENTS concurrent clients send the test split's real clips for SECONDS each run: requests/s,
    p50/p99 latency, errors, wrong answers (against the server's own answer to each clip, asked once
-   beforehand) and the server's RSS before and after.
+   beforehand) and the server's RSS after a warm-up and after each run.
 3. The same with 10 % malformed requests (not audio, empty, silence, NaN, too long, over the size
    limit): each must get a 4xx, and the rest must still be right.
 
@@ -31,6 +31,7 @@ from tests.server import DIGITS, serving
 
 CLIENTS = 32
 SECONDS = 20.0
+WARM_UP = 5.0
 COLD_RUNS = 3
 
 
@@ -70,11 +71,13 @@ def cold_start(clip: bytes) -> tuple[float, float]:
     return statistics.median(served), statistics.median(predicted)
 
 
-async def load_run(url: str, clips: list[bytes], expected: list[int | None], bad: list[bytes], share: float) -> dict:
-    """CLIENTS clients posting for SECONDS: a `share` of the requests are `bad` (must get 4xx)."""
+async def load_run(
+    url: str, clips: list[bytes], expected: list[int | None], bad: list[bytes], share: float, seconds: float
+) -> dict:
+    """CLIENTS clients posting for `seconds`: a `share` of the requests are `bad` (must get 4xx)."""
     rng = random.Random(0)
-    latencies, counts = [], {"ok": 0, "wrong": 0, "errors": 0, "refused_4xx": 0, "bad_not_4xx": 0}
-    deadline = time.perf_counter() + SECONDS
+    latencies, failures, counts = [], [], {"ok": 0, "wrong": 0, "errors": 0, "refused_4xx": 0, "bad_not_4xx": 0}
+    deadline = time.perf_counter() + seconds
 
     async def client(http: httpx.AsyncClient) -> None:
         while time.perf_counter() < deadline:
@@ -86,14 +89,16 @@ async def load_run(url: str, clips: list[bytes], expected: list[int | None], bad
             start = time.perf_counter()
             try:
                 response = await http.post(f"{url}api/predict", content=body)
-            except httpx.HTTPError:
+            except httpx.HTTPError as err:
                 counts["errors"] += 1
+                failures.append(f"{type(err).__name__}: {err}")
                 continue
             latencies.append(time.perf_counter() - start)
             if want == "4xx":
                 counts["refused_4xx" if 400 <= response.status_code < 500 else "bad_not_4xx"] += 1
             elif response.status_code != 200:
                 counts["errors"] += 1
+                failures.append(f"{response.status_code}: {response.text[:200]}")
             else:
                 counts["ok" if response.json().get("digit") == want else "wrong"] += 1
 
@@ -103,7 +108,8 @@ async def load_run(url: str, clips: list[bytes], expected: list[int | None], bad
     ms = sorted(1000 * t for t in latencies)
     return {
         **counts,
-        "requests_per_s": len(ms) / SECONDS,
+        "failures": failures[:3],
+        "requests_per_s": len(ms) / seconds,
         "p50_ms": ms[len(ms) // 2],
         "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))],
     }
@@ -120,11 +126,15 @@ def main() -> None:
     )
     with serving(Path.cwd()) as (url, process):
         expected = [httpx.post(f"{url}api/predict", content=c, timeout=30).json().get("digit") for c in clips]
-        rss = [psutil.Process(process.pid).memory_info().rss / 2**20]
         bad = malformed(load(ServeParams).max_bytes)
-        print(f"{CLIENTS} clients for {SECONDS:g} s each run, {len(clips)} test-split clips")
-        for share in (0.0, 0.1):
-            run = asyncio.run(load_run(url, clips, expected, bad, share))
+        asyncio.run(load_run(url, clips, expected, bad, 0.1, WARM_UP))  # the worker threads and their arenas
+        rss = [psutil.Process(process.pid).memory_info().rss / 2**20]
+        print(
+            f"{CLIENTS} clients for {SECONDS:g} s each run, {len(clips)} test-split clips, "
+            f"after a {WARM_UP:g} s warm-up"
+        )
+        for share in (0.0, 0.1, 0.0):
+            run = asyncio.run(load_run(url, clips, expected, bad, share, SECONDS))
             rss.append(psutil.Process(process.pid).memory_info().rss / 2**20)
             print(
                 f"  {share:4.0%} malformed: {run['requests_per_s']:6.1f} requests/s, p50 {run['p50_ms']:.0f} ms, "
@@ -132,6 +142,8 @@ def main() -> None:
                 f"malformed answered 4xx {run['refused_4xx']}, not 4xx {run['bad_not_4xx']}; "
                 f"server RSS {rss[-2]:.0f} -> {rss[-1]:.0f} MiB"
             )
+            for failure in run["failures"]:
+                print(f"    error: {failure}")
 
 
 if __name__ == "__main__":

@@ -31,11 +31,13 @@ class OnnxModel:
 
     runtime = "onnx"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int = 0) -> None:
+        """`threads`: ONNX Runtime's intra-op threads per call (0: its default, one per core)."""
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        options.intra_op_num_threads = threads
         try:
             self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self.meta = json.loads(self.session.get_modelmeta().custom_metadata_map[ONNX_META_KEY])
@@ -125,13 +127,13 @@ def open_model(path: Path, runtime: str = "auto") -> OnnxModel | KerasModel:
     return with_front_end(model, path)
 
 
-def open_detector(path: Path, model: OnnxModel | KerasModel) -> OnnxModel | None:
+def open_detector(path: Path, model: OnnxModel | KerasModel, threads: int = 0) -> OnnxModel | None:
     """The "no digit heard" detector beside the model at `path` (a model directory or file), or None if there is
-    none; a DigitsError if it was trained on other features than `model`."""
+    none; a DigitsError if it was trained on other features than `model`. `threads`: as for `OnnxModel`."""
     found = (path.parent if path.is_file() else path) / DETECTOR_FILE
     if not found.is_file():
         return None
-    detector = OnnxModel(found)
+    detector = OnnxModel(found, threads)
     if detector.meta.get("feature_params") != model.meta["feature_params"]:
         stale = f"{found} was trained on other features than the model"
         raise DigitsError(f"{stale}: run `dvc repro detector` (or predict with --no-refuse)")

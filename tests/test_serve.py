@@ -73,10 +73,13 @@ def test_api_answers_what_predict_json_prints(project: Project, server: str, tmp
     stereo = tmp_path / "hifi.flac"
     y = sf.read(clips[0], dtype="float32")[0]
     sf.write(stereo, np.stack([y, y], 1).repeat(2, axis=0), 16000, "PCM_24")
-    for path in [*clips, str(stereo)]:
+    noise = tmp_path / "noise.wav"
+    sf.write(noise, np.random.default_rng(0).normal(0, 0.1, 8000).astype(np.float32), 8000)
+    for path in [*clips, str(stereo), str(noise)]:
         response = api(server, Path(path).read_bytes(), name=path)
         assert response.status_code == 200, response.text
         assert response.json() == cli_json(project, path)[0]
+    assert "no_digit" in response.json()  # "no digit heard" is an answer, not an error
     string = digit_string(clips[:3], tmp_path / "string.wav")
     answer = api(server, string.read_bytes(), sequence="true", name=str(string)).json()
     assert answer == cli_json(project, "--sequence", str(string))[0]
@@ -120,8 +123,10 @@ def test_bad_input_gets_predicts_reason_and_never_takes_the_server_down(
     too_big = api(server, b"\0" * (limit + 1))
     assert too_big.status_code == 413 and "too large" in too_big.json()["detail"]
 
-    # A client that stalls mid-upload holds no one else up.
+    # A client that stalls mid-upload holds no one else up, and one that gives up mid-upload harms nothing.
     host, port = server.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as aborted:
+        aborted.sendall(b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nRIFF")
     with socket.create_connection((host, int(port))) as stalled:
         stalled.sendall(b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nRIFF")
         good = split_clips(project)["path"].iloc[0]
