@@ -47,13 +47,22 @@ def verified_member(wheel: Path, name: str, sha256: str) -> bytes:
 
 
 def to_onnx(tflite: bytes, opset: int) -> bytes:
-    """A TFLite model converted to ONNX by tf2onnx, its names canonical (the same bytes every run)."""
-    import tf2onnx
+    """A TFLite model converted to ONNX by tf2onnx, its names canonical (the same bytes every run).
+
+    tf2onnx's graph optimisers are not run (`from_tflite` without them): they are not deterministic
+    (a Reshape became an Unsqueeze in some runs, and CI caught two conversions differing). The graph
+    they would have simplified gives the same embeddings to the last bit and runs as fast, since ONNX
+    Runtime optimises a graph itself when it loads it.
+    """
+    import tensorflow as tf
+    from tf2onnx.tfonnx import process_tf_graph
 
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "model.tflite"
         source.write_bytes(tflite)
-        model, _ = tf2onnx.convert.from_tflite(str(source), opset=opset)
+        with tf.device("/cpu:0"), tf.Graph().as_default() as graph:
+            converted = process_tf_graph(graph, continue_on_error=True, opset=opset, tflite_path=str(source))
+            model = converted.make_model("converted from model")
     model.producer_version = ""  # the converter's build, not the model's
     return canonical_names(structural_order(model)).SerializeToString(deterministic=True)
 
