@@ -3,13 +3,17 @@
 1. augment: perturbed copies per second, one process (the old serial loop) vs every core, with the
    pitch shift by phase vocoder (the default) and by resampling (`augment.pitch_shift: resample`).
 2. training: examples per second of the training recipe's `fit`, batch 64 with XLA (Keras' default
-   `jit_compile="auto"`, the old recipe) vs batch 64 and batch 128 without XLA (the recipe now).
+   `jit_compile="auto"`, the old recipe) vs batch 64 and batch 128 without XLA (the recipe now); then,
+   as `crossval` trains its folds, one training on TensorFlow's default threads (one per core: the old
+   crossval) vs one training per core at once, each on one thread (`digits.folds`), all in new processes.
 
 Needs data/manifest.parquet and data/features (`dvc repro features`, `make run` or `dvc pull`).
 """
 
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import keras
@@ -21,7 +25,7 @@ from digits.engines import cores
 from digits.models import build
 from digits.params import AugmentParams, ModelParams, TrainParams, load
 from digits.table import feature_params
-from digits.training import Batches, load_inputs
+from digits.training import Batches, load_inputs, one_thread
 
 CLIPS = 400  # manifest rows augmented (x augment.copies copies)
 EXAMPLES = 12_800  # training examples per epoch
@@ -47,6 +51,14 @@ def training_rate(x: np.ndarray, y: np.ndarray, batch_size: int, jit_compile: bo
     return 2 * len(x) / (time.perf_counter() - start)
 
 
+def side_by_side(x: np.ndarray, y: np.ndarray, processes: int, threads: int) -> float:
+    """Examples/s of `processes` trainings (batch 128, no XLA) at once in new processes, summed; each on one
+    thread if `threads` is 1, else on TensorFlow's default (a thread per core)."""
+    start = one_thread if threads == 1 else None
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn"), initializer=start) as pool:
+        return sum(pool.map(training_rate, *zip(*[(x, y, 128, False)] * processes, strict=True)))
+
+
 def main() -> None:
     clips = pd.read_parquet("data/manifest.parquet")
     p = load(AugmentParams)
@@ -68,6 +80,12 @@ def main() -> None:
     for batch_size in (64, 128):
         rate = training_rate(x_all[rows], y_all[rows], batch_size, False)
         print(f"training: batch {batch_size} without XLA {rate:.0f} examples/s ({rate / old:.2f}x)", flush=True)
+    default = side_by_side(x_all[rows], y_all[rows], 1, 0)
+    parallel = side_by_side(x_all[rows], y_all[rows], cores(), 1)
+    print(
+        f"crossval's training: one process on TensorFlow's default threads {default:.0f} examples/s, "
+        f"{cores()} processes on one thread each {parallel:.0f} examples/s ({parallel / default:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from digits.audio import read_clips
 from digits.engines import cores, start_worker
 from digits.frontend import FeatureParams, extract_batch
 from digits.params import AugmentParams
-from digits.perturb import perturb
+from digits.perturb import VOCODER_FFT, perturb, vocoder_spectrum
 from digits.table import KEYS, features_table, write_features
 
 SHARED: dict = {}  # what every part reads (clips, their audio, the babble pools): set before the workers fork
@@ -43,7 +43,7 @@ def babble_voice(speaker: str, speakers: list[str], babble_from: str, rng: np.ra
     return str(rng.choice(others)) if babble_from == "other" and others else speaker
 
 
-def copies_of(clip: pd.Series, p: AugmentParams) -> int:
+def copies_of(clip: dict, p: AugmentParams) -> int:
     """How many perturbed copies `clip` gets: `p.copies`, or `p.training_only_copies` for a training-only one."""
     return p.training_only_copies if clip["training_only"] else p.copies
 
@@ -55,14 +55,16 @@ def write_copies(speaker: str, indices: list, features: FeatureParams, p: Augmen
     sr = features.sample_rate
     rows, perturbed = [], []
     for index in indices:
-        clip = clips.loc[index]
+        clip, y = clips.loc[index].to_dict(), audio[index]
+        vocoded = p.pitch and p.pitch_shift == "vocoder" and len(y) >= VOCODER_FFT
+        spectrum = vocoder_spectrum(y) if vocoded else None  # one STFT for all of the clip's copies
         for copy in range(1, copies_of(clip, p) + 1):
             rng = np.random.default_rng([p.seed, index, copy])
             voice = babble_voice(speaker, list(pools), p.babble_from, rng)
             pool = [audio[i] for i in pools.get(voice, []) if i != index]
-            y, noise = perturb(audio[index], sr, rng, pool, p)
-            perturbed.append((y, sr))
-            rows.append({**clip.to_dict(), "copy": copy, "noise_speaker": voice if noise == "babble" else ""})
+            perturbed_y, noise = perturb(y, sr, rng, pool, p, spectrum)
+            perturbed.append((perturbed_y, sr))
+            rows.append({**clip, "copy": copy, "noise_speaker": voice if noise == "babble" else ""})
     if rows:
         keys = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
         write_features(features_table(keys, *extract_batch(perturbed, features), features), dest)

@@ -259,6 +259,7 @@ class CrossvalParams(Section):
     name = "crossval"
     speakers: Literal["all"] | Annotated[list[str], Field(min_length=1)]
     cross_corpus: bool
+    workers: Count
 
 
 class NoiseParams(Section):

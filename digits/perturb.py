@@ -8,10 +8,12 @@ stage corrupts the test split.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import librosa
 import numpy as np
+import scipy.fft
 import scipy.signal
 
 from digits.frontend import resample
@@ -47,6 +49,14 @@ def change_speed(y: np.ndarray, sr: int, factor: float) -> np.ndarray:
     return resample(y, round(sr * factor), sr)
 
 
+VOCODER_FFT, VOCODER_HOP = 256, 64  # the pitch shift's STFT: 32 ms windows at 8 kHz, 4 frames per window
+
+
+def vocoder_spectrum(y: np.ndarray) -> np.ndarray:
+    """The STFT that `shift_pitch` stretches: compute it once for all the copies of one clip."""
+    return librosa.stft(y, n_fft=VOCODER_FFT, hop_length=VOCODER_HOP)
+
+
 def phase_vocoder(spectrum: np.ndarray, rate: float, hop_length: int) -> np.ndarray:
     """The STFT `spectrum (1 + n_fft // 2, frames)` played `rate` times faster at the same pitch.
 
@@ -57,25 +67,80 @@ def phase_vocoder(spectrum: np.ndarray, rate: float, hop_length: int) -> np.ndar
     steps = np.arange(0, spectrum.shape[1], rate)
     expected = hop_length * librosa.fft_frequencies(sr=2 * np.pi, n_fft=n_fft)[:, None]
     padded = np.pad(spectrum, [(0, 0), (0, 2)])
-    left, right = padded[:, steps.astype(int)], padded[:, steps.astype(int) + 1]
+    magnitudes, phases, left = np.abs(padded), np.angle(padded), steps.astype(int)
     alpha = steps % 1.0
-    magnitude = (1.0 - alpha) * np.abs(left) + alpha * np.abs(right)
-    deviation = np.angle(right) - np.angle(left) - expected
+    magnitude = (1.0 - alpha) * magnitudes[:, left] + alpha * magnitudes[:, left + 1]
+    deviation = phases[:, left + 1] - phases[:, left] - expected
     deviation -= 2.0 * np.pi * np.round(deviation / (2.0 * np.pi))
-    advance = np.concatenate([np.angle(spectrum[:, :1]), (expected + deviation)[:, :-1]], axis=1)
+    advance = np.concatenate([phases[:, :1], (expected + deviation)[:, :-1]], axis=1)
     return magnitude * np.exp(1j * np.cumsum(advance, axis=1))
 
 
-def shift_pitch(y: np.ndarray, sr: int, semitones: float, factor: float = 1.0) -> np.ndarray:
-    """Shift the pitch and formants of `y` by `semitones`, then play it `factor` times faster (as
-    `change_speed`): a time stretch by phase vocoder and one resampling for both."""
-    if len(y) < 256:
-        return change_speed(y, sr, factor)
-    rate, n_fft, hop_length = 2.0 ** (-semitones / 12), 256, 64
-    spectrum = librosa.stft(y, n_fft=n_fft, hop_length=hop_length)
-    stretched = librosa.istft(
-        phase_vocoder(spectrum, rate, hop_length), hop_length=hop_length, n_fft=n_fft, length=round(len(y) / rate)
+@functools.cache
+def hann_window(n_fft: int) -> np.ndarray:
+    return librosa.filters.get_window("hann", n_fft, fftbins=True)
+
+
+@functools.cache
+def window_sum(n_frames: int, n_fft: int, hop_length: int) -> np.ndarray:
+    """The squared Hann windows of `n_frames` frames, overlap-added: what an inverse STFT divides by."""
+    return librosa.filters.window_sumsquare(
+        window="hann", n_frames=n_frames, win_length=n_fft, n_fft=n_fft, hop_length=hop_length, dtype=np.float64
     )
+
+
+def overlap_add(y: np.ndarray, frames: np.ndarray, hop_length: int) -> None:
+    """Add each column of `frames (n_fft, n)` into `y` at `hop_length` steps, in place, cut at `y`'s end.
+
+    Every sample gets its frames' terms in frame order, as librosa's loop adds them (so the same bits), in one
+    vectorised addition per frame offset; `n_fft` must be a multiple of `hop_length`.
+    """
+    n_fft, n = frames.shape
+    overlap = n_fft // hop_length
+    blocks = n + overlap - 1
+    out = np.zeros(max(blocks * hop_length, len(y)), y.dtype)
+    out[: len(y)] = y
+    grid, pieces = out[: blocks * hop_length].reshape(blocks, hop_length), frames.T.reshape(n, overlap, hop_length)
+    for offset in reversed(range(overlap)):  # a block's earliest frame is the one at the largest offset
+        grid[offset : offset + n] += pieces[:, offset]
+    y[:] = out[: len(y)]
+
+
+def istft(spectrum: np.ndarray, hop_length: int, length: int) -> np.ndarray:
+    """`librosa.istft(spectrum, hop_length=hop_length, length=length)` (Hann window, centred frames), bit for
+    bit, without its per-call setup: the window and the window sum are computed once per size."""
+    n_fft = 2 * (spectrum.shape[0] - 1)
+    half, window = n_fft // 2, hann_window(n_fft)[:, None]
+    n_frames = min(spectrum.shape[1], int(np.ceil((length + 2 * half) / hop_length)))
+    y = np.zeros(length, librosa.util.dtype_c2r(spectrum.dtype))
+    first = int(np.ceil(half / hop_length))  # frames that reach before the signal's start
+    head = np.zeros(n_fft + hop_length * (first - 1), y.dtype)
+    overlap_add(head, window * scipy.fft.irfft(spectrum[:, :first], n=n_fft, axis=0), hop_length)
+    reach = min(length, len(head) - half)
+    y[:reach] = head[half : half + reach]
+    start = first * hop_length - half
+    columns = max(librosa.util.MAX_MEM_BLOCK // (spectrum.shape[0] * spectrum.itemsize), 1)
+    for block in range(first, n_frames, columns):
+        stop = min(block + columns, n_frames)
+        frames = window * scipy.fft.irfft(spectrum[:, block:stop], n=n_fft, axis=0)
+        overlap_add(y[start + (block - first) * hop_length :], frames, hop_length)
+    weights = librosa.util.fix_length(window_sum(n_frames, n_fft, hop_length)[half:], size=length)
+    nonzero = weights > librosa.util.tiny(weights)
+    y[nonzero] /= weights[nonzero]
+    return y
+
+
+def shift_pitch(
+    y: np.ndarray, sr: int, semitones: float, factor: float = 1.0, spectrum: np.ndarray | None = None
+) -> np.ndarray:
+    """Shift the pitch and formants of `y` by `semitones`, then play it `factor` times faster (as
+    `change_speed`): a time stretch by phase vocoder and one resampling for both. `spectrum`: `y`'s
+    `vocoder_spectrum`, if the caller has it."""
+    if len(y) < VOCODER_FFT:
+        return change_speed(y, sr, factor)
+    rate = 2.0 ** (-semitones / 12)
+    spectrum = vocoder_spectrum(y) if spectrum is None else spectrum
+    stretched = istft(phase_vocoder(spectrum, rate, VOCODER_HOP), VOCODER_HOP, round(len(y) / rate))
     shifted = resample(stretched.astype(np.float32), round(sr * factor / rate), sr)
     return librosa.util.fix_length(shifted, size=int(np.ceil(len(y) * sr / round(sr * factor))))
 
@@ -106,9 +171,15 @@ def reverberate(y: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 def perturb(
-    y: np.ndarray, sr: int, rng: np.random.Generator, noise_clips: Sequence[np.ndarray], p: AugmentParams
+    y: np.ndarray,
+    sr: int,
+    rng: np.random.Generator,
+    noise_clips: Sequence[np.ndarray],
+    p: AugmentParams,
+    spectrum: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str]:
-    """One random perturbation of `y` and the noise mixed into it (`""`, `"white"` or `"babble"`).
+    """One random perturbation of `y` and the noise mixed into it (`""`, `"white"` or `"babble"`); `spectrum`:
+    `y`'s `vocoder_spectrum`, if the caller has it (the copies of a clip share it).
 
     Speed factor uniform in `1 ± p.speed`, pitch shift uniform in `± p.pitch` semitones (`p.pitch_shift`
     `vocoder`: at constant duration; `resample`: in the same resampling as the speed, so the duration
@@ -127,7 +198,7 @@ def perturb(
     if p.pitch_shift == "resample" or not semitones:
         y = change_speed(y, sr, factor * 2 ** (semitones / 12))
     else:
-        y = shift_pitch(y, sr, semitones, factor)
+        y = shift_pitch(y, sr, semitones, factor, spectrum)
     y, noise = add_random_noise(y, rng, noise_clips, p)
     if p.reverb_prob and rng.random() < p.reverb_prob:
         y = reverberate(y, room_response(sr, rng.uniform(*p.rt60), rng))

@@ -22,6 +22,19 @@ from digits.perturb import spec_augment
 from digits.table import load_features
 
 
+def one_thread() -> None:
+    """Run this process's TensorFlow ops on one thread (call it before the first op): the same model bits
+    whatever the machine's core count (the thread count changes how sums are split), and for this small
+    network as fast as two threads."""
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def threads() -> int:
+    """The threads this process's TensorFlow ops run on (0: its default, one per core)."""
+    return tf.config.threading.get_intra_op_parallelism_threads()
+
+
 class Batches(keras.utils.PyDataset):
     """Mini-batches of `(x, y)` in a new seeded order each epoch, matrices masked by `spec_augment`."""
 

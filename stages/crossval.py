@@ -8,7 +8,8 @@ speakers' clips and their augmented copies, then scored on the held-out speaker,
 prediction combined over its test-time views (`accuracy_one_view` scores the clip alone). Writes
 per-speaker accuracy, macro F1 and most frequent confusions with their mean and standard deviation;
 the predictions, for a `dvc plots` confusion matrix; and the training wall time per fold and of the
-whole stage, kept apart so that the metrics themselves are reproducible to the bit.
+whole stage, kept apart so that the metrics themselves are reproducible to the bit. The folds train side
+by side, one process per core (`crossval.workers`), each on one thread: the same bits whatever the number.
 
 Speakers of a training-only corpus (synthetic voices) are never held out: they are in every fold's
 training set. With `crossval.cross_corpus`, one more model is trained on the training-only corpora
@@ -19,15 +20,14 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from digits import stage
+from digits.engines import cores
+from digits.folds import train_folds
 from digits.params import CrossvalParams, ModelParams, TrainParams
-from digits.recognise import recognise
-from digits.runtime import KerasModel
-from digits.scoring import crossval_summary, fold_scores, held_out_speakers, top_confusions
-from digits.training import fit, load_inputs, training_set
+from digits.scoring import crossval_summary, held_out_speakers
+from digits.table import load_features
 
 CROSS_CORPUS = "cross_corpus"  # the fold trained on the training-only corpora alone
 
@@ -43,65 +43,52 @@ def run(
     timing: Path,
 ) -> None:
     """Hold out each speaker of the feature tables `features` and `augmented` in turn; then, if there is a
-    training-only corpus and `p.cross_corpus`, train on it alone and score every clip of the others."""
+    training-only corpus and `p.cross_corpus`, train on it alone and score every clip of the others. The folds
+    train side by side on `p.workers` processes (0: one per core), each on one thread."""
     stage_started = time.perf_counter()
-    kind = model_params.kind
-    keys, views, copies, feature_params = load_inputs(kind, features, augmented, views=True)
-    mfcc = feature_params["frontend"] == "mfcc"  # SpecAugment masks MFCC matrices, not embeddings
-    labels = keys["label"].to_numpy()
-    training_only = keys["training_only"].to_numpy(bool)
-    seconds, rows = {}, []
-
-    def fold(name: str, train: np.ndarray, test: np.ndarray) -> dict:
-        """Train on the clips at `train` (and their copies), score those at `test`; record the predictions."""
-        x_train, y_train = training_set(keys, views[:, 0], train, copies)
-        started = time.perf_counter()
-        model, _ = fit(model_params, train_params, x_train, y_train, spec_augment=mfcc)
-        seconds[name] = round(time.perf_counter() - started, 1)
-        combined, per_view = recognise(KerasModel(model, {}), views[test])
-        predicted = combined.argmax(axis=1)
-        rows.append(
-            pd.DataFrame({"fold": name, "path": keys["path"][test], "actual": labels[test], "predicted": predicted})
-        )
-        return {
-            **fold_scores(labels[test], combined, per_view),
-            "train_examples": len(x_train),
-            "top_confusions": top_confusions(labels[test], predicted),
-            "parameters": model.count_params(),
-        }
-
-    folds = {}
+    keys, matrices, _, _ = load_features(features, views=True)
+    speaker, training_only = keys["speaker"].to_numpy(), keys["training_only"].to_numpy(bool)
     speakers = held_out_speakers(keys, p.speakers)
-    for number, speaker in enumerate(speakers, 1):
-        folds[speaker] = fold(
-            speaker, ~(keys["speaker"] == speaker).to_numpy(), (keys["speaker"] == speaker).to_numpy()
-        )
-        print(
-            f"fold {number}/{len(speakers)}, {speaker} held out: accuracy {folds[speaker]['accuracy']:.4f} "
-            f"({seconds[speaker]:.0f} s training on {folds[speaker]['train_examples']} examples)"
-        )
-    parameters = folds[speakers[-1]].pop("parameters")
-    for scores in folds.values():
-        scores.pop("parameters", None)
-    summary = {"model": kind, "parameters": parameters, **crossval_summary(folds), "test_views": views.shape[1]}
-    summary["folds"] = folds
+    masks = {name: (speaker != name, speaker == name) for name in speakers}
+    trained_on = sorted(keys["corpus"][training_only].unique())
     if p.cross_corpus and training_only.any():
-        trained_on = sorted(keys["corpus"][training_only].unique())
-        cross = fold(CROSS_CORPUS, training_only, ~training_only)
-        cross.pop("parameters")
+        masks[CROSS_CORPUS] = (training_only, ~training_only)
+    workers = min(p.workers or cores(), len(masks))
+    print(f"{len(masks)} folds on {workers} processes, one thread each")
+    results = {}
+    for name, fold in train_folds(masks, model_params.kind, features, augmented, model_params, train_params, workers):
+        results[name] = fold
+        print(
+            f"{name}: accuracy {fold.scores['accuracy']:.4f} ({fold.seconds:.0f} s training on "
+            f"{fold.scores['train_examples']} examples; {len(results)} of {len(masks)} folds done)"
+        )
+    folds = {name: results[name].scores for name in speakers}
+    parameters = folds[speakers[-1]]["parameters"]
+    for fold in results.values():
+        fold.scores.pop("parameters")
+    summary = {"model": model_params.kind, "parameters": parameters, **crossval_summary(folds)}
+    summary["test_views"] = matrices.shape[1]
+    summary["folds"] = folds
+    if CROSS_CORPUS in results:
+        cross = results[CROSS_CORPUS].scores
         summary[CROSS_CORPUS] = {"train": trained_on, "test": sorted(keys["corpus"][~training_only].unique()), **cross}
         print(
             f"cross-corpus: trained on {', '.join(trained_on)} only, accuracy {cross['accuracy']:.4f} on all "
-            f"{cross['clips']} clips of the other corpora ({seconds[CROSS_CORPUS]:.0f} s training)"
+            f"{cross['clips']} clips of the other corpora"
         )
     for dest in (crossval_json, predictions, timing):
         dest.parent.mkdir(parents=True, exist_ok=True)
     crossval_json.write_text(json.dumps(summary, indent=2) + "\n")
-    loso = pd.concat(rows)
-    loso[loso["fold"] != CROSS_CORPUS].to_csv(predictions, index=False)
+    columns = ["fold", "path", "actual", "predicted"]
+    pd.concat([results[name].predictions.assign(fold=name) for name in speakers])[columns].to_csv(
+        predictions, index=False
+    )
+    seconds = {name: results[name].seconds for name in masks}
     wall = {
         "train_seconds": seconds,
         "total_train_seconds": round(sum(seconds.values()), 1),
+        "workers": workers,
+        "threads_per_worker": max(fold.threads for fold in results.values()),
         "stage_seconds": round(time.perf_counter() - stage_started, 1),
     }
     timing.write_text(json.dumps(wall, indent=2) + "\n")

@@ -28,7 +28,7 @@ from digits.params import DetectorParams, ModelParams, TrainParams
 from digits.recognise import recognise
 from digits.runtime import KerasModel
 from digits.table import feature_params, load_features
-from digits.training import EpochLine, fit
+from digits.training import EpochLine, fit, one_thread
 
 LABELS = [*DIGITS, *KINDS]  # the detector knows each digit: a word is told from the digits, not from "speech"
 
@@ -61,6 +61,7 @@ def run(
 ) -> None:
     """Train the detector on `features`, `augmented` and `negatives`; write it as `detector` (ONNX), its open-set
     error rates to `openset_json` and the corpus clips it refuses to `refused_csv`."""
+    one_thread()  # the same bits whatever the core count
     keys, views, _, front_end = load_features(features, views=True)
     copy_keys, copies, _, _ = load_features(augmented)
     split = keys["split"].to_numpy()

@@ -15,7 +15,7 @@ from digits import DigitsError, stage
 from digits.frontend import FeatureParams
 from digits.models import input_name
 from digits.params import ModelParams, TrainParams
-from digits.training import EpochLine, fit, load_inputs, save_model, training_set
+from digits.training import EpochLine, fit, load_inputs, one_thread, save_model, training_set
 
 
 def run(
@@ -29,6 +29,7 @@ def run(
 ) -> None:
     """Train on the feature tables `features` and `augmented`; save as `keras_file` and `meta_file`, curves to
     the folder `live`."""
+    one_thread()  # the same bits whatever the core count
     kind = model_params.kind
     keys, x, copies, feature_params = load_inputs(kind, features, augmented)
     train, val = (keys["split"] == "train").to_numpy(), (keys["split"] == "val").to_numpy()

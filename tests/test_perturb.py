@@ -6,16 +6,20 @@ import pytest
 
 from digits.params import AugmentParams, SpecAugmentParams
 from digits.perturb import (
+    VOCODER_FFT,
+    VOCODER_HOP,
     add_noise,
     babble,
     band_limit,
     change_speed,
+    istft,
     perturb,
     phase_vocoder,
     reverberate,
     room_response,
     shift_pitch,
     spec_augment,
+    vocoder_spectrum,
     white_noise,
 )
 from tests.conftest import params_of
@@ -83,6 +87,24 @@ def test_phase_vocoder_is_librosas_without_the_loop(rate: float) -> None:
     spectrum = librosa.stft(synth_clip(4, 1, 0), n_fft=256, hop_length=64)
     expected = librosa.phase_vocoder(spectrum, rate=rate, hop_length=64, n_fft=256)
     assert np.allclose(phase_vocoder(spectrum, rate, 64), expected, atol=1e-3 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("length", [100, 3000, 9001, 20000])  # shorter than the first frames, .., many blocks
+def test_istft_is_librosas_to_the_bit(length: int) -> None:
+    y = np.random.default_rng(length).standard_normal(length * 3 // 2 + 300).astype(np.float32)
+    spectrum = phase_vocoder(vocoder_spectrum(y), 0.9, VOCODER_HOP)
+    expected = librosa.istft(spectrum, hop_length=VOCODER_HOP, n_fft=VOCODER_FFT, length=length)
+    got = istft(spectrum, VOCODER_HOP, length)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_the_copies_of_a_clip_may_share_its_spectrum() -> None:
+    y, pool = synth_clip(3, 0, 0), [synth_clip(d, 1, 0) for d in range(4)]
+    p = settings(pitch_shift="vocoder")
+    for seed in range(4):
+        alone, noise = perturb(y, 8000, np.random.default_rng(seed), pool, p)
+        shared, same_noise = perturb(y, 8000, np.random.default_rng(seed), pool, p, vocoder_spectrum(y))
+        assert np.array_equal(alone, shared) and noise == same_noise
 
 
 def tone(hz: float, n: int = 8000) -> np.ndarray:

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import yaml
 
+from digits.engines import cores
 from digits.frontend import resample
 from tests.conftest import Project
 from tests.corpus import synth_clip
@@ -87,7 +89,8 @@ def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(projec
     assert len(predictions) == 180 and set(predictions["fold"]) == folds
     timing = json.loads((project.root / "metrics" / "timing" / "crossval.json").read_text())
     assert set(timing["train_seconds"]) == {*folds, "cross_corpus"}
-    assert timing["stage_seconds"] >= timing["total_train_seconds"] > 0
+    assert timing["total_train_seconds"] > 0 and timing["workers"] == min(cores(), len(folds) + 1)
+    assert timing["threads_per_worker"] == 1  # TensorFlow's default would be 0 (a thread per core)
 
     noise = json.loads((project.root / "metrics" / "noise.json").read_text())
     assert set(noise) == {"test_clips", "draws", "clean", "white", "speech_shaped", "babble", "draw_std"}
@@ -97,6 +100,25 @@ def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(projec
         assert noise[kind]["snr_0db"] <= noise["clean"]
         assert all(0 <= std <= 0.5 for std in noise["draw_std"][kind].values())
     assert any(noise["draw_std"][kind]["snr_0db"] > 0 for kind in ("white", "babble")), "every draw scored the same"
+
+
+def test_crossval_gives_the_same_bits_on_one_core_as_on_all(project: Project, tmp_path: Path) -> None:
+    """Each fold trains on one thread in its own process, so neither the machine's cores nor the number of
+    folds run at once changes a number: one fold at a time on one core gives the pipeline's metrics."""
+    if cores() < 2:
+        pytest.skip("needs 2 cores to compare with 1")
+    params = project.params()
+    params["crossval"]["workers"] = 1
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    outputs = [tmp_path / "crossval.json", tmp_path / "predictions.csv", tmp_path / "timing.json"]
+    project.run(
+        "taskset", "-c", "0", sys.executable, "-m", "stages.crossval", "--params", str(tmp_path / "params.yaml"),
+        "data/features", "data/augmented", *map(str, outputs),
+    )  # fmt: skip
+    timing = json.loads(outputs[2].read_text())
+    assert (timing["workers"], timing["threads_per_worker"]) == (1, 1)
+    assert outputs[0].read_bytes() == (project.root / "metrics" / "crossval.json").read_bytes()
+    assert outputs[1].read_bytes() == (project.root / "metrics" / "crossval" / "predictions.csv").read_bytes()
 
 
 def test_augmented_copies_are_features_of_every_clip(project: Project) -> None:
