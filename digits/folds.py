@@ -25,11 +25,12 @@ from digits.training import fit, load_inputs, one_thread, threads, training_set
 
 @dataclass
 class Fold:
-    """What a fold gives: its scores, its predictions `(path, actual, predicted)`, its training seconds and the
-    threads TensorFlow ran on."""
+    """What a fold gives: its scores, its predictions `(path, actual, predicted)`, its model's parameter count,
+    its training seconds and the threads TensorFlow ran on."""
 
     scores: dict
     predictions: pd.DataFrame
+    parameters: int
     seconds: float
     threads: int
 
@@ -63,10 +64,9 @@ def train_fold(
         **fold_scores(labels[test], combined, per_view),
         "train_examples": len(x_train),
         "top_confusions": top_confusions(labels[test], predicted),
-        "parameters": model.count_params(),
     }
     predictions = pd.DataFrame({"path": keys["path"][test], "actual": labels[test], "predicted": predicted})
-    return Fold(scores, predictions, seconds, threads())
+    return Fold(scores, predictions, model.count_params(), seconds, threads())
 
 
 def train_folds(

@@ -63,10 +63,7 @@ def run(
             f"{fold.scores['train_examples']} examples; {len(results)} of {len(masks)} folds done)"
         )
     folds = {name: results[name].scores for name in speakers}
-    parameters = folds[speakers[-1]]["parameters"]
-    for fold in results.values():
-        fold.scores.pop("parameters")
-    summary = {"model": model_params.kind, "parameters": parameters, **crossval_summary(folds)}
+    summary = {"model": model_params.kind, "parameters": results[speakers[-1]].parameters, **crossval_summary(folds)}
     summary["test_views"] = matrices.shape[1]
     summary["folds"] = folds
     if CROSS_CORPUS in results:
