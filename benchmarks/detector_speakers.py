@@ -6,9 +6,10 @@ For each speaker, copies of the feature tables have that speaker's clips (all sp
 their augmented copies, and any copy babbled with their voice, removed; the detector stage then trains,
 chooses its threshold on the remaining val split and scores, exactly as in the pipeline, one process per
 core on one thread each (about 3 minutes a speaker). Prints, per speaker, how many of their clips are
-refused and what share of the open-set test's non-digits that detector accepts. Then pools every clip's
+refused and what share of the val and the test non-digits that detector accepts. Then pools every clip's
 out-of-fold score (each scored by the detector that never heard its voice) and prints the threshold a new
-voice would need, with the share of test non-digits the held-out detectors accept there (their mean).
+voice would need, with the share of val and test non-digits the held-out detectors accept there (their
+mean). Settings are compared on the val figures; the test ones are for the record.
 Not part of `make bench`: it trains six detectors. Needs `make run` first.
 """
 
@@ -31,6 +32,7 @@ from digits.table import load_features
 from stages.detector import LABELS, negative_views, run
 
 DATA = Path("data")
+SPLITS = ("val", "test")
 
 
 def without(speaker: str, dest: Path) -> None:
@@ -49,18 +51,18 @@ def without(speaker: str, dest: Path) -> None:
             pq.write_table(table, dest / name / part.name)
 
 
-def held_out(speaker: str, negatives: Path, work: Path) -> tuple[np.ndarray, np.ndarray, float]:
-    """Train the detector without `speaker`: (their clips' digit scores, the test non-digits' digit scores, its
-    threshold)."""
+def held_out(speaker: str, negatives: Path, work: Path) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
+    """Train the detector without `speaker`: (their clips' digit scores, the digit scores of the non-digits of
+    each of `SPLITS`, its threshold)."""
     without(speaker, work)
     outs = [work / name for name in ("detector.onnx", "openset.json", "refused.csv")]
     run(load(DetectorParams), load(TrainParams), negatives, work / "features", work / "augmented", *outs)
     keys, views, _, _ = load_features(DATA / "features", views=True)
     mine = (keys["speaker"] == speaker).to_numpy()
     detector = OnnxModel(outs[0])
-    others, _ = negative_views(negatives, "test", DATA / "features")
-    scores = [digit_score(recognise(detector, x)[0]) for x in (views[mine], others)]
-    return *scores, detector.meta["threshold"]
+    others = {split: negative_views(negatives, split, DATA / "features")[0] for split in SPLITS}
+    scores = {split: digit_score(recognise(detector, x)[0]) for split, x in others.items()}
+    return digit_score(recognise(detector, views[mine])[0]), scores, detector.meta["threshold"]
 
 
 def main(negatives: Path, speakers: list[str]) -> None:
@@ -72,13 +74,20 @@ def main(negatives: Path, speakers: list[str]) -> None:
     ):
         futures = [pool.submit(held_out, s, negatives, Path(tmp) / s.replace("/", "_")) for s in speakers]
         folds = [future.result() for future in futures]
-    _, labels = negative_views(negatives, "test", DATA / "features")
-    words = labels == LABELS.index("word")
+    words = {split: negative_views(negatives, split, DATA / "features")[1] == LABELS.index("word") for split in SPLITS}
+
+    def accepted(threshold: float, others: list[dict[str, np.ndarray]]) -> str:
+        """What the detectors (their mean) accept at `threshold` of each split's non-digits, and of its words."""
+        return "; ".join(
+            f"{split} {np.mean([np.mean(o[split] >= threshold) for o in others]):.1%} "
+            f"(words {np.mean([np.mean(o[split][words[split]] >= threshold) for o in others]):.1%})"
+            for split in SPLITS
+        )
+
     for speaker, (mine, others, threshold) in zip(speakers, folds, strict=True):
         print(
             f"{speaker}: {np.sum(mine < threshold)} of {len(mine)} clips refused ({np.mean(mine < threshold):.1%}), "
-            f"threshold {threshold:.3f}; that detector accepts {np.mean(others >= threshold):.1%} of the test "
-            f"non-digits ({np.mean(others[words] >= threshold):.1%} of the words)"
+            f"threshold {threshold:.3f}; that detector accepts of the non-digits: {accepted(threshold, [others])}"
         )
     refused = sum(int(np.sum(mine < threshold)) for mine, _, threshold in folds)
     clips = sum(len(mine) for mine, _, _ in folds)
@@ -86,11 +95,9 @@ def main(negatives: Path, speakers: list[str]) -> None:
     pooled = np.concatenate([mine for mine, _, _ in folds])
     for share in (0.005, 0.01, 0.02):
         threshold = float(np.quantile(pooled, share))
-        accepted = np.mean([np.mean(others >= threshold) for _, others, _ in folds])
-        accepted_words = np.mean([np.mean(others[words] >= threshold) for _, others, _ in folds])
         print(
             f"out-of-fold threshold refusing {share:.1%} of new voices' digits: {threshold:.3f}; there the held-out "
-            f"detectors accept {accepted:.1%} of the test non-digits ({accepted_words:.1%} of the words)"
+            f"detectors accept of the non-digits: {accepted(threshold, [others for _, others, _ in folds])}"
         )
 
 

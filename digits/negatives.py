@@ -4,8 +4,8 @@ Each kind of signal has a generator `(rng, n, sr) -> samples` (pure numpy, seede
 noise of several colours (some with a syllable-rate envelope), steady tones and hums, DC, sweeps,
 clicks and music-like note sequences. `render` gives every clip its own length, level, pause around
 it and a faint background hiss. Spoken words that are not digits come from the synthetic voices
-(`digits.synth`), with the vocabulary split into training and test words so that the test hears
-words (and voices) that training never did.
+(`digits.synth`), with the vocabulary and the voices split into training, validation and test ones, so
+that validation and test hear words, and voices, that training never did.
 """
 
 import os
@@ -21,7 +21,8 @@ import soundfile as sf
 from digits.params import NegativesParams, SynthParams
 from digits.synth import Take, Voice, check_engines, draw_voices, engine_version, espeak_variants, finish, speak
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "val", "test")
+SPLIT_SEEDS = {"train": 0, "test": 1, "val": 2}  # fixed per split: a split added changes no other
 
 # Ordinary words; digits and their homophones (oh, won, to, too, for, ate, nein) are left out.
 VOCABULARY_TEXT = (
@@ -163,11 +164,20 @@ def render(kind: str, rng: np.random.Generator, sr: int, seconds: tuple[float, f
     return np.clip(y, -1, 1).astype(np.float32)
 
 
-def split_vocabulary(test_share: float, seed: int) -> dict[str, list[str]]:
-    """`VOCABULARY` split at random (seeded) into `train` and `test` words, `test_share` of them for test."""
-    words = list(np.random.default_rng(seed).permutation(VOCABULARY))
-    cut = round(len(words) * test_share)
-    return {"train": sorted(words[cut:]), "test": sorted(words[:cut])}
+def split_shares(order: np.ndarray, val_share: float, test_share: float) -> dict[str, list[int]]:
+    """The permutation `order` cut into `test` (its first `test_share`, whatever `val_share`), `val` (the next
+    `val_share`) and `train` (the rest), each sorted."""
+    order = [int(i) for i in order]
+    test, val = round(len(order) * test_share), round(len(order) * val_share)
+    return {"train": sorted(order[test + val :]), "val": sorted(order[test : test + val]), "test": sorted(order[:test])}
+
+
+def split_vocabulary(val_share: float, test_share: float, seed: int) -> dict[str, list[str]]:
+    """`VOCABULARY` split at random (seeded) into `train`, `val` and `test` words, as `split_shares` cuts it."""
+    order = np.random.default_rng(seed).permutation(len(VOCABULARY))
+    return {
+        split: sorted(VOCABULARY[i] for i in cut) for split, cut in split_shares(order, val_share, test_share).items()
+    }
 
 
 def say_words(
@@ -186,14 +196,13 @@ def say_words(
 
 def word_voices(p: NegativesParams, synth: SynthParams) -> dict[str, list[Voice]]:
     """The synthetic voices that say words, drawn as `synth` draws its speakers but from `p`'s counts and seed,
-    split at random into `train` and `test` voices (`p.test_share` of them for test)."""
+    split at random into `train`, `val` and `test` voices (`p.val_share`, `p.test_share`), as `split_shares` cuts."""
     engines = [engine for engine, count in p.voices.items() if count]
     check_engines(engines)
     variants = espeak_variants(synth.espeak_skip) if "espeak-ng" in engines else []
     voices = draw_voices(synth.model_copy(update={"voices": p.voices, "seed": p.seed}), variants)
     order = np.random.default_rng([p.seed, 1]).permutation(len(voices))
-    test = set(order[: round(len(voices) * p.test_share)].tolist())
-    return {split: [v for i, v in enumerate(voices) if (i in test) == (split == "test")] for split in SPLITS}
+    return {split: [voices[i] for i in cut] for split, cut in split_shares(order, p.val_share, p.test_share).items()}
 
 
 def write_clip(path: Path, y: np.ndarray, sr: int) -> None:
@@ -202,13 +211,13 @@ def write_clip(path: Path, y: np.ndarray, sr: int) -> None:
 
 
 def write_signals(p: NegativesParams, sr: int, out_dir: Path) -> int:
-    """Write `p.clips` (train) and `p.test_clips` (test) clips of each kind of `SIGNALS` as
-    `out_dir/SPLIT/KIND/KIND_NNNN.wav`; returns how many."""
-    count = 0
-    for number, split in enumerate(SPLITS):
+    """Write `p.clips` (train), `p.val_clips` (val) and `p.test_clips` (test) clips of each kind of `SIGNALS`,
+    seeded per split, as `out_dir/SPLIT/KIND/KIND_NNNN.wav`; returns how many."""
+    count, clips = 0, {"train": p.clips, "val": p.val_clips, "test": p.test_clips}
+    for split in SPLITS:
         for index, kind in enumerate(SIGNALS):
-            for i in range(p.clips if split == "train" else p.test_clips):
-                rng = np.random.default_rng([p.seed, number, index, i])
+            for i in range(clips[split]):
+                rng = np.random.default_rng([p.seed, SPLIT_SEEDS[split], index, i])
                 write_clip(out_dir / split / kind / f"{kind}_{i:04d}.wav", render(kind, rng, sr, p.seconds), sr)
                 count += 1
     return count
@@ -217,11 +226,11 @@ def write_signals(p: NegativesParams, sr: int, out_dir: Path) -> int:
 def write_words(p: NegativesParams, synth: SynthParams, out_dir: Path, workers: int = 0) -> Iterator[int]:
     """Have each word voice say `p.words_per_voice` words of its split's vocabulary, written as
     `out_dir/SPLIT/word/VOICE_WORD.wav`; yields each voice's clip count as it completes."""
-    vocabulary = split_vocabulary(p.test_share, p.seed)
+    vocabulary = split_vocabulary(p.val_share, p.test_share, p.seed)
     jobs = [(split, i, voice) for split, voices in word_voices(p, synth).items() for i, voice in enumerate(voices)]
 
     def say(split: str, i: int, voice: Voice) -> int:
-        rng = np.random.default_rng([p.seed, 2, SPLITS.index(split), i])
+        rng = np.random.default_rng([p.seed, 2, SPLIT_SEEDS[split], i])
         words = list(rng.choice(vocabulary[split], min(p.words_per_voice, len(vocabulary[split])), replace=False))
         with tempfile.TemporaryDirectory(prefix="words-") as tmp:
             clips = say_words(voice, words, synth.level, rng, synth.sample_rate, Path(tmp))
@@ -239,7 +248,7 @@ def describe(p: NegativesParams, out_dir: Path) -> dict:
     return {
         "corpus": "non-digits: generated signals and words that are not digits said by synthetic voices",
         "clips": counts,
-        "words": split_vocabulary(p.test_share, p.seed),
+        "words": split_vocabulary(p.val_share, p.test_share, p.seed),
         "engines": {engine: engine_version(engine) for engine, count in p.voices.items() if count},
     }
 

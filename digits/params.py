@@ -103,16 +103,20 @@ class SynthParams(Section):
 class NegativesParams(Section):
     name = "negatives"
     clips: Positive
+    val_clips: Positive
     test_clips: Positive
     seconds: Range
     voices: dict[Literal["espeak-ng", "flite", "festival"], Count]
     words_per_voice: Positive
+    val_share: Annotated[float, Field(gt=0, lt=1)]
     test_share: Annotated[float, Field(gt=0, lt=1)]
     seed: Count
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> Self:
         in_order(self, "seconds")
+        if self.val_share + self.test_share >= 1:
+            raise ValueError(f"val_share + test_share must be under 1: {self.val_share} + {self.test_share}")
         return self
 
 
@@ -250,7 +254,6 @@ class DetectorParams(Section):
     epochs: Positive
     batch_size: Positive
     learning_rate: Annotated[float, Field(gt=0, le=1)]
-    val_share: Annotated[float, Field(gt=0, lt=1)]
     max_false_refusals: Annotated[float, Field(ge=0, lt=1)]
     seed: Count
 

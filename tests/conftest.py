@@ -145,7 +145,7 @@ def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -
     project.set_params(
         fetch={"local_copy": str(corpus), "lock": "corpus.sha256", "url": "http://127.0.0.1:9/offline"},
         synth={"voices": SMALL_SYNTH, "takes": 1},
-        negatives={"clips": 40, "test_clips": 10, "voices": SMALL_SYNTH, "words_per_voice": 10},
+        negatives={"clips": 40, "val_clips": 10, "test_clips": 10, "voices": SMALL_SYNTH, "words_per_voice": 10},
         detector={"cnn": {"filters": [16, 32], "kernel_size": 3, "dropout": 0.2}, "epochs": 20, "batch_size": 32},
         augment={"copies": 1},
         train={"epochs": epochs, "batch_size": 32},

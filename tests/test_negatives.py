@@ -45,29 +45,31 @@ def test_the_kinds_are_what_they_say() -> None:
 def test_the_vocabulary_holds_no_digit_and_its_test_words_are_never_trained_on() -> None:
     homophones = {"oh", "o", "won", "to", "too", "for", "fore", "ate", "nein"}
     assert not (set(VOCABULARY) & (set(WORDS) | homophones)) and len(set(VOCABULARY)) == len(VOCABULARY)
-    split = split_vocabulary(0.25, 7)
-    assert not set(split["train"]) & set(split["test"])
-    assert set(split["train"]) | set(split["test"]) == set(VOCABULARY)
-    assert len(split["test"]) == round(0.25 * len(VOCABULARY))
-    assert split_vocabulary(0.25, 8)["test"] != split["test"]
+    split = split_vocabulary(0.15, 0.25, 7)
+    train, val, test = (set(split[s]) for s in ("train", "val", "test"))
+    assert not train & val and not train & test and not val & test and train | val | test == set(VOCABULARY)
+    assert len(test) == round(0.25 * len(VOCABULARY)) and len(val) == round(0.15 * len(VOCABULARY))
+    assert split_vocabulary(0.15, 0.25, 8)["test"] != split["test"]
+    assert split_vocabulary(0.05, 0.25, 7)["test"] == split["test"]  # a val share changes no test word
 
 
-def test_test_words_are_said_by_voices_training_never_hears() -> None:
-    p = params_of(NegativesParams, voices={"espeak-ng": 8, "flite": 2, "festival": 0}, test_share=0.25)
+def test_val_and_test_words_are_said_by_voices_training_never_hears() -> None:
+    p = params_of(NegativesParams, voices={"espeak-ng": 16, "flite": 4, "festival": 0}, val_share=0.2, test_share=0.25)
     voices = word_voices(p, params_of(SynthParams))
-    train, test = ({v.name for v in voices[split]} for split in ("train", "test"))
-    assert len(test) == round(10 * 0.25) and len(train) == 10 - len(test) and not train & test
+    train, val, test = ({v.name for v in voices[split]} for split in ("train", "val", "test"))
+    assert (len(train), len(val), len(test)) == (11, 4, 5)
+    assert not train & val and not train & test and not val & test
 
 
 def test_signals_are_written_per_split_and_kind(tmp_path: Path) -> None:
-    p = params_of(NegativesParams, clips=2, test_clips=1)
-    assert write_signals(p, SR, tmp_path) == 3 * len(SIGNALS)
+    p = params_of(NegativesParams, clips=3, val_clips=2, test_clips=1)
+    assert write_signals(p, SR, tmp_path) == 6 * len(SIGNALS)
     for kind in SIGNALS:
-        train = sorted((tmp_path / "train" / kind).glob("*.wav"))
-        test = sorted((tmp_path / "test" / kind).glob("*.wav"))
-        assert len(train) == 2 and len(test) == 1
+        train, val, test = (sorted((tmp_path / s / kind).glob("*.wav")) for s in ("train", "val", "test"))
+        assert (len(train), len(val), len(test)) == (3, 2, 1)
         assert sf.info(train[0]).samplerate == SR and sf.info(train[0]).subtype == "PCM_16"
-        assert not np.array_equal(sf.read(train[0])[0][:100], sf.read(test[0])[0][:100])  # the test's own seeds
+        firsts = [sf.read(clips[0])[0][:100].tobytes() for clips in (train, val, test)]
+        assert len(set(firsts)) == 3  # each split its own seeds
 
 
 def test_every_kind_has_a_reason() -> None:

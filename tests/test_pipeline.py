@@ -310,6 +310,7 @@ def test_predict_says_no_digit_for_noise_dc_and_clicks_but_not_for_digits(projec
 
     openset = json.loads((project.root / "metrics" / "openset.json").read_text())
     assert openset["test"]["non_digits"] == 6 * 10 + 1 * 10  # 10 of each signal, 10 words by the one test voice
+    assert openset["val"]["non_digits"] == 6 * 10 + 1 * 10  # the same for val, by the one val voice
     assert openset["test"]["digits"] == 36 and openset["val"]["false_refusals"] == 0  # max_false_refusals 0.005
     refused = pd.read_csv(project.root / "metrics" / "openset" / "refused.csv")
     assert {"path", "corpus", "split", "label", "digit_score", "sounds_like"} <= set(refused.columns)
