@@ -37,6 +37,14 @@ VOCABULARY_TEXT = (
     "big small long short hot cold new old good bad open close begin finish heaven fine free gate wine hero fix"
 )
 VOCABULARY = tuple(VOCABULARY_TEXT.split())
+# Words a sound away from a digit, said in training only (val and test words come from VOCABULARY alone): the
+# non-digits most easily taken for one, so that the detector learns where a digit ends.
+NEAR_DIGITS_TEXT = (
+    "run fun done none gun do you shoe zoo true tune who flee agree key knee we she floor more core war store shore "
+    "hive dive drive alive life knife sticks kicks mix sick tricks picks kevin devon oven leaven late wait plate "
+    "great date straight line mine pine dine sign shine nice"
+)
+NEAR_DIGITS = tuple(NEAR_DIGITS_TEXT.split())
 
 
 def colour(white: np.ndarray, exponent: float, sr: int) -> np.ndarray:
@@ -227,6 +235,7 @@ def write_words(p: NegativesParams, synth: SynthParams, out_dir: Path, workers: 
     """Have each word voice say `p.words_per_voice` words of its split's vocabulary, written as
     `out_dir/SPLIT/word/VOICE_WORD.wav`; yields each voice's clip count as it completes."""
     vocabulary = split_vocabulary(p.val_share, p.test_share, p.seed)
+    vocabulary["train"] += list(NEAR_DIGITS) if p.near_digits else []
     jobs = [(split, i, voice) for split, voices in word_voices(p, synth).items() for i, voice in enumerate(voices)]
 
     def say(split: str, i: int, voice: Voice) -> int:
@@ -249,6 +258,7 @@ def describe(p: NegativesParams, out_dir: Path) -> dict:
         "corpus": "non-digits: generated signals and words that are not digits said by synthetic voices",
         "clips": counts,
         "words": split_vocabulary(p.val_share, p.test_share, p.seed),
+        "near_digit_words_in_training": list(NEAR_DIGITS) if p.near_digits else [],
         "engines": {engine: engine_version(engine) for engine, count in p.voices.items() if count},
     }
 

@@ -108,6 +108,7 @@ class NegativesParams(Section):
     seconds: Range
     voices: dict[Literal["espeak-ng", "flite", "festival"], Count]
     words_per_voice: Positive
+    near_digits: bool
     val_share: Annotated[float, Field(gt=0, lt=1)]
     test_share: Annotated[float, Field(gt=0, lt=1)]
     seed: Count

@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from digits.negatives import KINDS, SIGNALS, VOCABULARY, render, split_vocabulary, word_voices, write_signals
+from digits.negatives import (
+    KINDS,
+    NEAR_DIGITS,
+    SIGNALS,
+    VOCABULARY,
+    render,
+    split_vocabulary,
+    word_voices,
+    write_signals,
+)
 from digits.openset import SOUNDS_LIKE, choose_threshold, digit_score, error_rates, refusal
 from digits.params import NegativesParams, SynthParams
 from digits.predict import heard
@@ -45,6 +54,7 @@ def test_the_kinds_are_what_they_say() -> None:
 def test_the_vocabulary_holds_no_digit_and_its_test_words_are_never_trained_on() -> None:
     homophones = {"oh", "o", "won", "to", "too", "for", "fore", "ate", "nein"}
     assert not (set(VOCABULARY) & (set(WORDS) | homophones)) and len(set(VOCABULARY)) == len(VOCABULARY)
+    assert not set(NEAR_DIGITS) & (set(WORDS) | homophones | set(VOCABULARY))  # so never a val or test word
     split = split_vocabulary(0.15, 0.25, 7)
     train, val, test = (set(split[s]) for s in ("train", "val", "test"))
     assert not train & val and not train & test and not val & test and train | val | test == set(VOCABULARY)

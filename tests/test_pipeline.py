@@ -13,6 +13,7 @@ import yaml
 
 from digits.engines import cores
 from digits.frontend import resample
+from digits.negatives import NEAR_DIGITS
 from tests.conftest import Project
 from tests.corpus import synth_clip
 
@@ -312,6 +313,12 @@ def test_predict_says_no_digit_for_noise_dc_and_clicks_but_not_for_digits(projec
     assert openset["test"]["non_digits"] == 6 * 10 + 1 * 10  # 10 of each signal, 10 words by the one test voice
     assert openset["val"]["non_digits"] == 6 * 10 + 1 * 10  # the same for val, by the one val voice
     assert openset["test"]["digits"] == 36 and openset["val"]["false_refusals"] == 0  # max_false_refusals 0.005
+    said = {
+        split: {path.stem.rsplit("_", 1)[1] for path in (project.root / "data" / "negatives" / split).glob("word/*")}
+        for split in ("train", "val", "test")
+    }
+    assert said["train"] & set(NEAR_DIGITS), said  # negatives.near_digits
+    assert not (said["val"] | said["test"]) & (said["train"] | set(NEAR_DIGITS)), said
     refused = pd.read_csv(project.root / "metrics" / "openset" / "refused.csv")
     assert {"path", "corpus", "split", "label", "digit_score", "sounds_like"} <= set(refused.columns)
     assert len(refused) < 44  # of 220 clips
