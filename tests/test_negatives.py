@@ -15,6 +15,7 @@ from digits.negatives import (
     split_vocabulary,
     word_voices,
     write_signals,
+    write_words,
 )
 from digits.openset import SOUNDS_LIKE, choose_threshold, digit_score, error_rates, refusal
 from digits.params import NegativesParams, SynthParams
@@ -69,6 +70,19 @@ def test_val_and_test_words_are_said_by_voices_training_never_hears() -> None:
     train, val, test = ({v.name for v in voices[split]} for split in ("train", "val", "test"))
     assert (len(train), len(val), len(test)) == (11, 4, 5)
     assert not train & val and not train & test and not val & test
+
+
+@pytest.mark.parametrize("near_digits", [True, False])
+def test_near_digit_words_are_said_in_training_only(tmp_path: Path, near_digits: bool) -> None:
+    voices = {"espeak-ng": 8, "flite": 0, "festival": 0}  # 5 train, 1 val (its 25 words), 2 test voices
+    p = params_of(NegativesParams, voices=voices, words_per_voice=30, near_digits=near_digits)
+    assert sum(write_words(p, params_of(SynthParams), tmp_path)) == 5 * 30 + 25 + 2 * 30
+    said = {
+        split: {path.stem.rsplit("_", 1)[1] for path in (tmp_path / split / "word").glob("*.wav")}
+        for split in ("train", "val", "test")
+    }
+    assert bool(said["train"] & set(NEAR_DIGITS)) == near_digits
+    assert not (said["val"] | said["test"]) & (said["train"] | set(NEAR_DIGITS))
 
 
 def test_signals_are_written_per_split_and_kind(tmp_path: Path) -> None:
