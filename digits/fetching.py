@@ -5,6 +5,8 @@ files listed in the lock are taken, each one checked before it is written.
 """
 
 import hashlib
+import subprocess
+import sys
 import tarfile
 import tempfile
 import urllib.request
@@ -108,3 +110,15 @@ def fetch(url: str, archive_root: str, local_copy: str | None, lock: dict[str, s
                 copy_verified(Path(tmp) / "x" / archive_root, lock, partial)
             origin = f"archive {url}"
     return f"{len(lock)} files verified against the lock, from {origin}"
+
+
+def download_wheel(package: str, dest: Path, fix: str) -> Path:
+    """Download the wheel of `package` (`name==version`) from the package index into `dest` with pip, no
+    dependencies, nothing installed; on failure a DigitsError ending with `fix`."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(dest)]
+    done = subprocess.run([*command, package], capture_output=True, text=True)
+    wheels = sorted(dest.glob("*.whl"))
+    if done.returncode or not wheels:
+        why = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
+        raise DigitsError(f"cannot download {package} from the package index ({why}); {fix}")
+    return wheels[0]

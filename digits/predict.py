@@ -130,6 +130,29 @@ def prediction(model: Model, path: str, *args: object, **kwargs: object) -> Pred
         return Prediction(path, error=f"unexpected error: {type(err).__name__}: {err}")
 
 
+def features_of(feature_params: dict, clips: list[np.ndarray], sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """(MFCC matrices, summaries) of every view of each clip at `sr` Hz, `extract` with stored `feature_params`."""
+    features = [extract(y, sr, FeatureParams(**feature_params)) for y in clips]
+    return np.stack([m for m, _ in features]), np.stack([s for _, s in features])
+
+
+def recognised(
+    model: Model, detector: Model | None, clips: list[np.ndarray], sr: int
+) -> tuple[np.ndarray, list[str | None]]:
+    """(class probabilities `(n, 10)`, why no digit was heard or None) of mono clips at `sr` Hz.
+
+    A Whisper model (`runtime` "whisper") reads the audio itself; the detector always reads MFCC features
+    of its own params (those of an MFCC model: computed once for both).
+    """
+    if model.runtime == "whisper":
+        probabilities = np.exp(model.log_proba(clips, sr))
+        found = features_of(detector.meta["feature_params"], clips, sr) if detector is not None else None
+    else:
+        found = features_of(model.meta["feature_params"], clips, sr)
+        probabilities, _ = recognise(model, select_input(model.meta["input"], *found))
+    return probabilities, heard(detector, *found) if found is not None else [None] * len(clips)
+
+
 def predict_one(
     model: Model,
     path: str,
@@ -148,23 +171,16 @@ def predict_one(
         except TooLong as err:
             too_long = f"{err.seconds:.1f} s long, over {max_seconds:g} s for one digit (see --sequence)"
             raise AudioError(too_long) from None
-        matrices, summaries = (features[None] for features in clip_features(model, y, sr))
-        [no_digit] = heard(detector, matrices, summaries)
-        if no_digit:
-            return Prediction(path, no_digit=no_digit)
-        return Prediction(
-            path, **scored(recognise(model, select_input(model.meta["input"], matrices, summaries))[0][0])
-        )
+        [row], [no_digit] = recognised(model, detector, [y], sr)
+        return Prediction(path, no_digit=no_digit) if no_digit else Prediction(path, **scored(row))
     y, sr = load(path, min_seconds, sequence_seconds, data)
     parts = split_at_pauses(y, sr, sequence)
     if not parts:
         raise AudioError("no speech found")
-    features = [clip_features(model, y[start:end], sr) for start, end in parts]
-    matrices, summaries = np.stack([m for m, _ in features]), np.stack([s for _, s in features])
-    rows, _ = recognise(model, select_input(model.meta["input"], matrices, summaries))
+    rows, refusals = recognised(model, detector, [y[start:end] for start, end in parts], sr)
     segments = [
         {"start": round(start / sr, 3), "end": round(end / sr, 3), **({"no_digit": no} if no else scored(row))}
-        for (start, end), row, no in zip(parts, rows, heard(detector, matrices, summaries), strict=True)
+        for (start, end), row, no in zip(parts, rows, refusals, strict=True)
     ]
     if all("no_digit" in segment for segment in segments):
         return Prediction(path, no_digit=f"none of its {len(segments)} parts (the first: {segments[0]['no_digit']})")

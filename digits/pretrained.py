@@ -6,31 +6,17 @@ node order and with canonical names, so that two runs write the same bytes.
 """
 
 import json
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 from digits import DigitsError, replacing_dir
 from digits.embedding import MODELS
-from digits.fetching import sha256_bytes
+from digits.fetching import download_wheel, sha256_bytes
 from digits.onnxgraph import canonical_names, structural_order
 
 MEMBER = "wyoming_openwakeword/models/{}.tflite"
 PROVENANCE = "frontend.json"
-
-
-def download_wheel(package: str, dest: Path) -> Path:
-    """Download the wheel of `package` (`name==version`) from the package index into `dest` with pip, no
-    dependencies, nothing installed."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", str(dest)]
-    done = subprocess.run([*command, package], capture_output=True, text=True)
-    wheels = sorted(dest.glob("*.whl"))
-    if done.returncode or not wheels:
-        why = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
-        raise DigitsError(f"cannot download {package} from the package index ({why}); set frontend.wheel to a copy")
-    return wheels[0]
 
 
 def verified_member(wheel: Path, name: str, sha256: str) -> bytes:
@@ -71,7 +57,7 @@ def obtain(package: str, pinned: dict[str, str], opset: int, dest: Path, wheel: 
     """Fill `dest` with the two models of `package`'s wheel (downloaded, or the local `wheel`) as ONNX, each TFLite
     file checked against its `pinned` SHA-256 first, and `frontend.json` saying where they came from."""
     with tempfile.TemporaryDirectory() as tmp, replacing_dir(dest) as partial:
-        found = wheel if wheel else download_wheel(package, Path(tmp))
+        found = wheel if wheel else download_wheel(package, Path(tmp), "set frontend.wheel to a copy")
         files = {}
         for name in MODELS:
             onnx_bytes = to_onnx(verified_member(found, name, pinned[name]), opset)

@@ -68,6 +68,36 @@ def open_set(openset: dict) -> list[str]:
     ]
 
 
+def side_by_side(metrics: Path, crossval: dict, scores: dict) -> list[str]:
+    """Columns zero-shot | Whisper | MFCC for voices never heard (each speaker too), the test split and the
+    synthetic voices alone -> real ones; none without `metrics/whisper/`."""
+    if not (metrics / "whisper").is_dir():
+        return []
+    loso, tested = read(metrics / "whisper" / "crossval.json"), read(metrics / "whisper" / "eval.json")
+
+    def row(name: str, *values: float | None) -> str:
+        return f"  {name:36}" + "".join(f"{'—' if v is None else f'{v:.4f}':>12}" for v in values)
+
+    lines = [
+        "Whisper tiny.en beside MFCC (metrics/whisper/): zero-shot (no training) | Whisper | MFCC",
+        row(
+            "voices never heard (mean of folds)",
+            loso["mean_zero_shot"],
+            loso["mean_accuracy"],
+            crossval["mean_accuracy"],
+        ),
+    ]
+    for speaker, fold in loso["folds"].items():
+        mfcc = crossval["folds"].get(speaker, {}).get("accuracy")
+        lines.append(row(f"  {speaker}", fold["zero_shot"], fold["accuracy"], mfcc))
+    lines.append(row("test split", tested["zero_shot_accuracy"], tested["accuracy"], scores["accuracy"]))
+    synth_alone = loso.get("cross_corpus", {}).get("training_only_to_real")
+    if synth_alone:
+        mfcc = crossval.get("cross_corpus", {}).get("accuracy")
+        lines.append(row("trained on synthetic voices alone", synth_alone["zero_shot"], synth_alone["accuracy"], mfcc))
+    return lines
+
+
 def summarise(metrics: Path) -> str:
     """The headline figures of `metrics/`: voices never heard, seen speakers (test split), noise, no digit heard,
     data."""
@@ -80,6 +110,7 @@ def summarise(metrics: Path) -> str:
         f"{len(crossval['folds'])} held-out speakers (each clip alone: {crossval['mean_accuracy_one_view']:.4f})",
         *textwrap.wrap(folds, WIDTH, initial_indent="  ", subsequent_indent="  "),
         *cross_corpus(crossval),
+        *side_by_side(metrics, crossval, scores),
         "Speakers heard in training, test split (metrics/eval.json):",
         f"  accuracy {scores['accuracy']:.4f} on {scores['test_clips']} clips, macro F1 {scores['macro']['f1']:.4f}",
         f"Noise, test split, accuracy (metrics/noise.json; clean {noise['clean']:.4f}):",

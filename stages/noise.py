@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from digits import DigitsError, stage
 from digits.audio import read_clips
 from digits.frontend import FeatureParams, extract_views, select_input
+from digits.noisy import in_noise, noise_lines
 from digits.params import NoiseParams
-from digits.perturb import noisy_batch
 from digits.recognise import recognise
 from digits.runtime import KerasModel
 
@@ -40,30 +39,14 @@ def run(p: NoiseParams, manifest: Path, models: Path, noise_json: Path) -> None:
     pool = read_clips(train["path"].sample(min(p.babble_pool, len(train)), random_state=p.seed), features.sample_rate)
     labels = test["label"].to_numpy()
 
-    def accuracy(batch: list[np.ndarray]) -> float:
+    def accuracy(batch: list[np.ndarray]) -> dict[str, float]:
         x = select_input(model.meta["input"], *extract_views([(y, features.sample_rate) for y in batch], features))
-        return round(float(np.mean(recognise(model, x)[0].argmax(axis=1) == labels)), 6)
+        return {"accuracy": round(float(np.mean(recognise(model, x)[0].argmax(axis=1) == labels)), 6)}
 
-    conditions = [(kind, snr) for kind in p.kinds for snr in p.snr_db]
-    draws = np.array(
-        [
-            [accuracy(noisy_batch(audio, kind, snr, pool, rng, p.talkers)) for kind, snr in conditions]
-            for _ in tqdm(range(p.draws), desc="noise draws", unit="draw")
-        ]
-    )
-    scores: dict = {"test_clips": len(test), "draws": p.draws, "clean": accuracy(audio)}
-    spread: dict = {}
-    for (kind, snr), mean, std in zip(conditions, draws.mean(axis=0), draws.std(axis=0), strict=True):
-        scores.setdefault(kind, {})[f"snr_{snr:g}db"] = round(float(mean), 6)
-        spread.setdefault(kind, {})[f"snr_{snr:g}db"] = round(float(std), 6)
-    scores["draw_std"] = spread
+    scores = in_noise(audio, pool, p.kinds, p.snr_db, p.draws, p.talkers, rng, accuracy)["accuracy"]
     noise_json.parent.mkdir(parents=True, exist_ok=True)
     noise_json.write_text(json.dumps(scores, indent=2) + "\n")
-    lines = [
-        f"{kind}: " + ", ".join(f"{snr:g} dB {scores[kind][f'snr_{snr:g}db']:.3f}" for snr in p.snr_db)
-        for kind in p.kinds
-    ]
-    print(f"clean {scores['clean']:.3f}; " + "; ".join(lines))
+    print(noise_lines(scores, p.kinds, p.snr_db))
 
 
 if __name__ == "__main__":

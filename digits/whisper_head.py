@@ -1,0 +1,183 @@
+"""The Whisper recogniser: a logistic regression on the pooled encoder states that refines the zero-shot digit scores.
+
+Its log-probabilities are added to the zero-shot ones with a weight (`combine`); weight 0 is the zero-shot
+recogniser itself, so six voices can only refine what Whisper already knows, and the weight is chosen on
+voices the head never heard (`out_of_fold`, `choose_weight`). `WhisperModel` is the shipped recogniser.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from digits import DigitsError, replacing_dir
+from digits.whisper import Whisper, WhisperParams, log_softmax
+
+HEAD_FILE = "head.npz"
+META_FILE = "model.json"
+
+
+@dataclass(frozen=True)
+class Head:
+    """A linear softmax classifier on standardised pooled states: `(x - mean) / scale @ coef.T + intercept`."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def log_proba(self, states: np.ndarray) -> np.ndarray:
+        """`(n, 10)` log-probabilities of each digit for pooled states `(n, d)`."""
+        logits = ((np.asarray(states, np.float64) - self.mean) / self.scale) @ self.coef.T + self.intercept
+        return log_softmax(logits)
+
+
+def fit_head(states: np.ndarray, labels: np.ndarray, c: float) -> Head:
+    """A multinomial logistic regression (scikit-learn, L2 with inverse strength `c`) on standardised `states`."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(states, np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, labels)
+    if list(model.classes_) != list(range(10)):
+        raise DigitsError(f"the head needs clips of all ten digits, got {sorted(model.classes_)}")
+    return Head(mean, scale, model.coef_, model.intercept_)
+
+
+def combine(scores: np.ndarray, head_log_proba: np.ndarray, weight: float) -> np.ndarray:
+    """`(n, 10)` log-probabilities: the zero-shot scores, normalised over the digits, plus `weight` times the
+    head's."""
+    return log_softmax(log_softmax(scores) + weight * head_log_proba)
+
+
+def out_of_fold(
+    states: np.ndarray, labels: np.ndarray, speakers: np.ndarray, held_out: list[str], c: float
+) -> np.ndarray:
+    """Head log-probabilities `(n, 10)` of each clip of a `held_out` speaker from a head trained on every other
+    clip but that speaker's; NaN for the clips of no held-out speaker."""
+    found = np.full((len(states), 10), np.nan)
+    for speaker in held_out:
+        test = speakers == speaker
+        found[test] = fit_head(states[~test], labels[~test], c).log_proba(states[test])
+    return found
+
+
+def choose_weight(scores: np.ndarray, head_log_proba: np.ndarray, labels: np.ndarray, weights: list[float]) -> float:
+    """The weight of `weights` whose combination is right most often; ties go to the smaller weight (the zero-shot
+    scores trusted more)."""
+    right = [np.mean(combine(scores, head_log_proba, w).argmax(axis=1) == labels) for w in weights]
+    return sorted(weights)[int(np.argmax([right[weights.index(w)] for w in sorted(weights)]))]
+
+
+def save(dest: Path, head: Head, meta: dict) -> None:
+    """Write the head's arrays and `meta` (the Whisper params, the weight, ...) into the folder `dest`."""
+    with replacing_dir(dest) as partial:
+        np.savez(partial / HEAD_FILE, mean=head.mean, scale=head.scale, coef=head.coef, intercept=head.intercept)
+        (partial / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def open_whisper(models: Path, threads: int = 0) -> WhisperModel:
+    """The Whisper recogniser of the pipeline's model folder `models` (`whisper/head`, `whisper/tiny.en`)."""
+    return WhisperModel(models / "whisper" / "head", models / "whisper" / "tiny.en", threads)
+
+
+class WhisperModel:
+    """The shipped Whisper recogniser: Whisper tiny.en's features, the head, their combination."""
+
+    runtime = "whisper"
+
+    def __init__(self, model_dir: Path, whisper_dir: Path, threads: int = 0) -> None:
+        try:
+            self.meta = json.loads((model_dir / META_FILE).read_text())
+            with np.load(model_dir / HEAD_FILE) as arrays:
+                self.head = Head(**{k: arrays[k] for k in ("mean", "scale", "coef", "intercept")})
+        except (OSError, ValueError, KeyError) as err:
+            fix = "run `dvc repro whisper_train`"
+            raise DigitsError(f"cannot load the Whisper model in {model_dir}/ ({err}): {fix}") from None
+        self.whisper = Whisper(whisper_dir, WhisperParams(**self.meta["whisper_params"]), threads)
+
+    def log_proba(self, clips: list[np.ndarray], sample_rate: int) -> np.ndarray:
+        """`(n, 10)` log-probabilities of each digit for mono clips at `sample_rate`."""
+        return self.with_zero_shot(clips, sample_rate)[0]
+
+    def with_zero_shot(self, clips: list[np.ndarray], sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+        """(`log_proba`, the zero-shot digit scores) of mono clips at `sample_rate`, from one pass of Whisper."""
+        states, scores = self.whisper.features(clips, sample_rate)
+        return combine(scores, self.head.log_proba(states), self.meta["weight"]), scores
+
+
+def accuracy_by(column: pd.Series, log_proba: np.ndarray, labels: np.ndarray, among: list[str]) -> dict[str, float]:
+    """Accuracy of the clips of each value of `among` in `column` (a speaker, a corpus)."""
+    return {
+        value: accuracy(log_proba[(column == value).to_numpy()], labels[(column == value).to_numpy()])
+        for value in among
+    }
+
+
+def head_rows(keys: pd.DataFrame, training_only_corpora: bool) -> np.ndarray:
+    """Which clips the head may train on: all, or (without `training_only_corpora`) those of the scored corpora."""
+    return np.ones(len(keys), bool) if training_only_corpora else ~keys["training_only"].to_numpy(bool)
+
+
+def accuracy(log_proba: np.ndarray, labels: np.ndarray) -> float:
+    """Share of rows whose most probable digit is the label, rounded to 6 decimals."""
+    return round(float(np.mean(np.asarray(log_proba).argmax(axis=1) == labels)), 6)
+
+
+def crossval(
+    keys: pd.DataFrame, states: np.ndarray, scores: np.ndarray, held_out: list[str], c: float, weights: list[float]
+) -> dict:
+    """Leave-one-speaker-out scores of the zero-shot scores, the head alone and their combination.
+
+    Each held-out speaker's head is trained on every other clip of `keys` (the feature table's keys:
+    `speaker`, `label`); its combination weight is chosen on the other held-out speakers' out-of-fold
+    scores, never its own.
+    """
+    labels, speakers = keys["label"].to_numpy(), keys["speaker"].to_numpy()
+    scored = np.isin(speakers, held_out)
+    oof = out_of_fold(states, labels, speakers, held_out, c)
+    folds = {}
+    for speaker in held_out:
+        own, others = speakers == speaker, scored & (speakers != speaker)
+        weight = choose_weight(scores[others], oof[others], labels[others], weights)
+        folds[speaker] = {
+            "clips": int(own.sum()),
+            "accuracy": accuracy(combine(scores[own], oof[own], weight), labels[own]),
+            "zero_shot": accuracy(scores[own], labels[own]),
+            "head": accuracy(oof[own], labels[own]),
+            "weight": weight,
+        }
+    by_weight = {str(w): accuracy(combine(scores[scored], oof[scored], w), labels[scored]) for w in weights}
+    pooled_choice = choose_weight(scores[scored], oof[scored], labels[scored], weights)
+    mean = {k: round(float(np.mean([f[k] for f in folds.values()])), 6) for k in ("accuracy", "zero_shot", "head")}
+    return {
+        "mean_accuracy": mean["accuracy"],
+        "std_accuracy": round(float(np.std([f["accuracy"] for f in folds.values()])), 6),
+        "mean_zero_shot": mean["zero_shot"],
+        "mean_head": mean["head"],
+        "folds": folds,
+        "pooled_accuracy_by_weight": by_weight,
+        "weight": pooled_choice,
+    }
+
+
+def cross_corpus(keys: pd.DataFrame, states: np.ndarray, scores: np.ndarray, c: float, weight: float) -> dict:
+    """Heads trained on one side alone (the real corpora, or the training-only ones) scored on every clip of the
+    other side: the zero-shot scores, the head alone, and the combination with `weight`."""
+    labels, training_only = keys["label"].to_numpy(), keys["training_only"].to_numpy(bool)
+    found = {}
+    for name, train in (("real_to_training_only", ~training_only), ("training_only_to_real", training_only)):
+        if not train.any() or train.all():
+            continue
+        head = fit_head(states[train], labels[train], c).log_proba(states[~train])
+        found[name] = {
+            "clips": int((~train).sum()),
+            "accuracy": accuracy(combine(scores[~train], head, weight), labels[~train]),
+            "zero_shot": accuracy(scores[~train], labels[~train]),
+            "head": accuracy(head, labels[~train]),
+        }
+    return found
