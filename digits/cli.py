@@ -12,7 +12,8 @@ from digits import DigitsError, escape, filter_native_logs
 app = typer.Typer(
     help="Spoken-digit recognition: the DVC pipeline's stages "
     "(fetch, synth → ingest → features → augment → train → evaluate, export, crossval, noise, gallery; "
-    "negatives → detector; whisper_model → whisper_features → zeroshot, whisper_train → whisper_noise, whisper_crossval), "
+    "negatives → detector; "
+    "whisper_model → whisper_features → zeroshot, whisper_train → whisper_noise, whisper_crossval), "
     "a summary of their metrics, predict, and serve (a page to say a digit into).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -121,10 +121,18 @@ def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
         negatives={"clips": 200, "val_clips": 80, "test_clips": 80, "voices": WORD_VOICES, "words_per_voice": 20},
         detector={"epochs": 10},
         whisper_model={"model_dir": str(whisper_files())},
+        whisper_noise={"draws": 1, "snr_db": [0]},
     )
     ran, output = project.repro()
     assert len(ran) == 20 and {"frontend", "synth", "crossval", "noise", "export", "negatives", "detector"} <= set(ran)
-    assert {"whisper_model", "whisper_features", "zeroshot", "whisper_train", "whisper_crossval", "whisper_noise"} <= set(ran)
+    assert {
+        "whisper_model",
+        "whisper_features",
+        "zeroshot",
+        "whisper_train",
+        "whisper_crossval",
+        "whisper_noise",
+    } <= set(ran)
     return project, output
 
 

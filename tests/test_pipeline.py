@@ -32,6 +32,12 @@ ALL_STAGES = {
     "crossval",
     "noise",
     "gallery",
+    "whisper_model",
+    "whisper_features",
+    "zeroshot",
+    "whisper_train",
+    "whisper_crossval",
+    "whisper_noise",
 }
 
 
@@ -141,6 +147,33 @@ def test_features_are_parquet_readable_by_pandas(project: Project) -> None:
     assert len(table) == 220
     views = 1 + len(project.params()["features"]["test_speeds"])
     assert views > 1 and len(table["mfcc"].iloc[0]) == views * 20 * 32 and len(table["summary"].iloc[0]) == views * 140
+
+
+def test_whisper_is_built_and_scored_beside_mfcc_with_its_zero_shot_anchor(project: Project) -> None:
+    """The same clips, the same test split and the same held-out speakers as MFCC's; the head's weight comes from
+    voices it never heard."""
+    metrics = project.root / "metrics"
+    zero = json.loads((metrics / "whisper" / "zeroshot.json").read_text())
+    assert zero["test_clips"] == 36 and set(zero["corpora"]) == {"fsdd", "synth"}
+    loso = json.loads((metrics / "whisper" / "crossval.json").read_text())
+    mfcc = json.loads((metrics / "crossval.json").read_text())
+    assert set(loso["folds"]) == set(mfcc["folds"]) and len(loso["folds"]) == 3
+    for speaker, fold in loso["folds"].items():
+        assert fold["clips"] == 60 and fold["zero_shot"] == zero["speakers"][speaker]
+    assert set(loso["cross_corpus"]) == {"real_to_training_only", "training_only_to_real"}
+    scores = json.loads((metrics / "whisper" / "eval.json").read_text())
+    assert scores["test_clips"] == 36 and scores["zero_shot_accuracy"] == zero["test_split"]
+    assert scores["accuracy"] >= 0.9  # tones: only the head can learn them (zero-shot hears no digit words)
+    meta = json.loads((project.root / "models" / "whisper" / "head" / "model.json").read_text())
+    assert meta["weight"] == scores["weight"] > 0 and meta["trained_on"] == 180 - 36
+    noise = json.loads((metrics / "whisper" / "noise.json").read_text())
+    assert set(noise) == {"whisper", "zero_shot"} and noise["whisper"]["babble"]["snr_0db"] >= 0
+    assert "Whisper tiny.en beside MFCC" in project.run("digits", "summary")
+
+
+def test_a_whisper_head_param_reruns_only_what_the_head_feeds(project: Project) -> None:
+    project.set_params(whisper_head={"c": 0.5})
+    assert sorted(project.repro()[0]) == ["whisper_crossval", "whisper_noise", "whisper_train"]
 
 
 def test_second_repro_does_nothing(project: Project) -> None:
