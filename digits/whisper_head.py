@@ -54,15 +54,44 @@ def combine(scores: np.ndarray, head_log_proba: np.ndarray, weight: float) -> np
     return log_softmax(log_softmax(scores) + weight * head_log_proba)
 
 
+@dataclass(frozen=True)
+class Copies:
+    """Extra training rows: noisy copies' pooled states, labels and speakers (a head never trains on a copy of the
+    speaker it is scored on)."""
+
+    states: np.ndarray
+    labels: np.ndarray
+    speakers: np.ndarray
+
+    def without(self, speaker: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """(states, labels) of the copies of every speaker but `speaker`."""
+        keep = self.speakers != speaker
+        return self.states[keep], self.labels[keep]
+
+
+def copies_of(keys: pd.DataFrame, states: np.ndarray) -> Copies:
+    """The `Copies` of a table of noisy copies (its keys and pooled states)."""
+    return Copies(states, keys["label"].to_numpy(), keys["speaker"].to_numpy())
+
+
+def fit_with(states: np.ndarray, labels: np.ndarray, c: float, copies: Copies | None, speaker: str | None) -> Head:
+    """`fit_head` on `states` and, when given, the `copies` of every speaker but `speaker`."""
+    if copies is not None:
+        extra_states, extra_labels = copies.without(speaker)
+        states, labels = np.concatenate([states, extra_states]), np.concatenate([labels, extra_labels])
+    return fit_head(states, labels, c)
+
+
 def out_of_fold(
-    states: np.ndarray, labels: np.ndarray, speakers: np.ndarray, held_out: list[str], c: float
-) -> np.ndarray:
+    states: np.ndarray, labels: np.ndarray, speakers: np.ndarray, held_out: list[str], c: float,
+    copies: Copies | None = None,
+) -> np.ndarray:  # fmt: skip
     """Head log-probabilities `(n, 10)` of each clip of a `held_out` speaker from a head trained on every other
-    clip but that speaker's; NaN for the clips of no held-out speaker."""
+    clip (and copy) but that speaker's; NaN for the clips of no held-out speaker."""
     found = np.full((len(states), 10), np.nan)
     for speaker in held_out:
         test = speakers == speaker
-        found[test] = fit_head(states[~test], labels[~test], c).log_proba(states[test])
+        found[test] = fit_with(states[~test], labels[~test], c, copies, speaker).log_proba(states[test])
     return found
 
 
@@ -129,8 +158,9 @@ def accuracy(log_proba: np.ndarray, labels: np.ndarray) -> float:
 
 
 def crossval(
-    keys: pd.DataFrame, states: np.ndarray, scores: np.ndarray, held_out: list[str], c: float, weights: list[float]
-) -> dict:
+    keys: pd.DataFrame, states: np.ndarray, scores: np.ndarray, held_out: list[str], c: float, weights: list[float],
+    copies: Copies | None = None,
+) -> dict:  # fmt: skip
     """Leave-one-speaker-out scores of the zero-shot scores, the head alone and their combination.
 
     Each held-out speaker's head is trained on every other clip of `keys` (the feature table's keys:
@@ -139,7 +169,7 @@ def crossval(
     """
     labels, speakers = keys["label"].to_numpy(), keys["speaker"].to_numpy()
     scored = np.isin(speakers, held_out)
-    oof = out_of_fold(states, labels, speakers, held_out, c)
+    oof = out_of_fold(states, labels, speakers, held_out, c, copies)
     folds = {}
     for speaker in held_out:
         own, others = speakers == speaker, scored & (speakers != speaker)
@@ -165,15 +195,19 @@ def crossval(
     }
 
 
-def cross_corpus(keys: pd.DataFrame, states: np.ndarray, scores: np.ndarray, c: float, weight: float) -> dict:
-    """Heads trained on one side alone (the real corpora, or the training-only ones) scored on every clip of the
-    other side: the zero-shot scores, the head alone, and the combination with `weight`."""
+def cross_corpus(
+    keys: pd.DataFrame, states: np.ndarray, scores: np.ndarray, c: float, weight: float, copies: Copies | None = None
+) -> dict:
+    """Heads trained on one side alone (the real corpora with their noisy `copies`, or the training-only ones)
+    scored on every clip of the other side: the zero-shot scores, the head alone, and the combination with
+    `weight`."""
     labels, training_only = keys["label"].to_numpy(), keys["training_only"].to_numpy(bool)
     found = {}
     for name, train in (("real_to_training_only", ~training_only), ("training_only_to_real", training_only)):
         if not train.any() or train.all():
             continue
-        head = fit_head(states[train], labels[train], c).log_proba(states[~train])
+        own_copies = copies if name == "real_to_training_only" else None
+        head = fit_with(states[train], labels[train], c, own_copies, None).log_proba(states[~train])
         found[name] = {
             "clips": int((~train).sum()),
             "accuracy": accuracy(combine(scores[~train], head, weight), labels[~train]),

@@ -1,6 +1,7 @@
-"""The Whisper feature table: one row per manifest clip, its keys, its pooled encoder states and zero-shot scores.
+"""The Whisper feature tables: one row per clip (or noisy copy), its keys, its pooled encoder states and zero-shot
+scores.
 
-One Parquet file (a few MB: 778 numbers a clip), the Whisper params in the schema metadata.
+One Parquet file each (a few MB: 778 numbers a clip), the Whisper params in the schema metadata.
 """
 
 import json
@@ -15,41 +16,92 @@ from tqdm import tqdm
 from digits import DigitsError, replacing_dir
 from digits.audio import read_clip
 from digits.frontend import to_mono
+from digits.params import AugmentParams
+from digits.perturb import add_random_noise
 from digits.table import KEYS, fixed_lists
-from digits.whisper import Whisper, WhisperParams
+from digits.whisper import WIDTH, Whisper, WhisperParams
 
 META_KEY = b"digits.whisper_params"
 FILE = "whisper.parquet"
+BABBLE_VOICES = 6  # clips of other speakers a noisy copy's babble is drawn from
 
 
-def featurise(manifest: Path, model_dir: Path, dest: Path, p: WhisperParams, batch_size: int, threads: int) -> str:
-    """Write the Whisper features of every clip of `manifest` to the folder `dest`, `batch_size` clips a call."""
-    clips = pd.read_parquet(manifest)
-    whisper = Whisper(model_dir, p, threads)
-    found = []
-    with tqdm(total=len(clips), desc="whisper", unit="clip", mininterval=2) as bar:
-        for _, rate_group in clips.groupby("sample_rate", sort=False):
-            for start in range(0, len(rate_group), batch_size):
-                rows = rate_group.iloc[start : start + batch_size]
-                audio = [to_mono(read_clip(path)[0]) for path in rows["path"]]
-                pooled, digit_scores = whisper.features(audio, int(rows["sample_rate"].iloc[0]))
-                found.append(pd.DataFrame({"i": rows.index, "s": list(pooled), "z": list(digit_scores)}))
-                bar.update(len(rows))
-    found = pd.concat(found).set_index("i").loc[clips.index]
-    table = pa.Table.from_pandas(clips[[k for k in KEYS if k in clips]], preserve_index=False)
-    table = table.append_column("states", fixed_lists(np.stack(found["s"])))
-    table = table.append_column("scores", fixed_lists(np.stack(found["z"])))
+def read_audio(clips: pd.DataFrame) -> list[np.ndarray]:
+    """The mono audio of each clip of a manifest, at its own rate."""
+    return [to_mono(read_clip(path)[0]) for path in tqdm(clips["path"], desc="read", unit="clip", mininterval=2)]
+
+
+def features_of(
+    whisper: Whisper, audio: list[np.ndarray], rates: np.ndarray, batch_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(pooled states, zero-shot scores) of mono clips at `rates`, `batch_size` clips of one rate a call."""
+    states, scores = np.zeros((len(audio), 2 * WIDTH), np.float32), np.zeros((len(audio), 10), np.float32)
+    with tqdm(total=len(audio), desc="whisper", unit="clip", mininterval=2) as bar:
+        for rate in np.unique(rates):
+            same = np.flatnonzero(rates == rate)
+            for start in range(0, len(same), batch_size):
+                batch = same[start : start + batch_size]
+                states[batch], scores[batch] = whisper.features([audio[i] for i in batch], int(rate))
+                bar.update(len(batch))
+    return states, scores
+
+
+def noisy_copies(clips: pd.DataFrame, audio: list[np.ndarray], copies: int, p: AugmentParams) -> tuple:
+    """(keys with a `copy` column, audio) of `copies` copies of each clip mixed with noise as `augment` mixes it
+    (`noise_prob`, `babble_share`, `talkers`, `snr_db`, `babble_snr`, `seed`; babble of other speakers' clips),
+    each seeded by (seed, clip, copy)."""
+    speakers = clips["speaker"].to_numpy()
+    rows, noisy = [], []
+    for i in range(len(clips)):
+        others = np.flatnonzero(speakers != speakers[i])
+        for copy in range(1, copies + 1):
+            rng = np.random.default_rng([p.seed, i, copy])
+            pool = [audio[j] for j in rng.choice(others, min(BABBLE_VOICES, len(others)), replace=False)]
+            noisy.append(add_random_noise(audio[i], rng, pool, p)[0])
+            rows.append(i)
+    keys = clips.iloc[rows].reset_index(drop=True)
+    return keys.assign(copy=np.tile(np.arange(1, copies + 1), len(clips))), noisy
+
+
+def write_table(keys: pd.DataFrame, states: np.ndarray, scores: np.ndarray, p: WhisperParams, dest: Path) -> None:
+    """Write the feature table of `keys` (the manifest's key columns, and `copy`) into the folder `dest`."""
+    columns = [k for k in [*KEYS, "copy"] if k in keys]
+    table = pa.Table.from_pandas(keys[columns], preserve_index=False)
+    table = table.append_column("states", fixed_lists(states)).append_column("scores", fixed_lists(scores))
     table = table.replace_schema_metadata({META_KEY: json.dumps(p.to_dict()).encode()})
     with replacing_dir(dest) as partial:
         pq.write_table(table, partial / FILE, compression="zstd", use_dictionary=["path", "corpus", "speaker", "split"])
+
+
+def featurise(manifest: Path, model_dir: Path, dest: Path, p: WhisperParams, batch_size: int, threads: int) -> str:
+    """Write the Whisper features of every clip of `manifest` to the folder `dest`."""
+    clips = pd.read_parquet(manifest)
+    whisper = Whisper(model_dir, p, threads)
+    states, scores = features_of(whisper, read_audio(clips), clips["sample_rate"].to_numpy(), batch_size)
+    write_table(clips, states, scores, p, dest)
     return f"Whisper features of {len(clips)} clips -> {dest}/{FILE}"
+
+
+def augment(
+    manifest: Path, model_dir: Path, dest: Path, p: WhisperParams, copies: int, noise: AugmentParams, batch_size: int,
+    threads: int,
+) -> str:  # fmt: skip
+    """Write the Whisper features of `copies` noisy copies of every clip the head trains on (real voices, outside
+    the test split) to the folder `dest`."""
+    clips = pd.read_parquet(manifest)
+    clips = clips[~clips["training_only"].astype(bool) & (clips["split"] != "test")].reset_index(drop=True)
+    keys, noisy = noisy_copies(clips, read_audio(clips), copies, noise)
+    whisper = Whisper(model_dir, p, threads)
+    states, scores = features_of(whisper, noisy, keys["sample_rate"].to_numpy(), batch_size)
+    write_table(keys, states, scores, p, dest)
+    return f"Whisper features of {len(keys)} noisy copies of {len(clips)} clips -> {dest}/{FILE}"
 
 
 def load(features: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, WhisperParams]:
     """(clip keys, pooled states `(n, 768)`, zero-shot scores `(n, 10)`, the Whisper params) of a feature table."""
     path = features / FILE
     if not path.is_file():
-        raise DigitsError(f"no Whisper features in {features}/: run `dvc repro whisper_features`")
+        raise DigitsError(f"no Whisper features in {features}/: run `dvc repro`")
     table = pq.read_table(path)
     n = table.num_rows
     states = table["states"].combine_chunks().flatten().to_numpy().reshape(n, -1)

@@ -124,10 +124,11 @@ def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
         whisper_noise={"draws": 1, "snr_db": [0]},
     )
     ran, output = project.repro()
-    assert len(ran) == 20 and {"frontend", "synth", "crossval", "noise", "export", "negatives", "detector"} <= set(ran)
+    assert len(ran) == 21 and {"frontend", "synth", "crossval", "noise", "export", "negatives", "detector"} <= set(ran)
     assert {
         "whisper_model",
         "whisper_features",
+        "whisper_augment",
         "zeroshot",
         "whisper_train",
         "whisper_crossval",

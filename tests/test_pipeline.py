@@ -34,6 +34,7 @@ ALL_STAGES = {
     "gallery",
     "whisper_model",
     "whisper_features",
+    "whisper_augment",
     "zeroshot",
     "whisper_train",
     "whisper_crossval",
@@ -166,6 +167,9 @@ def test_whisper_is_built_and_scored_beside_mfcc_with_its_zero_shot_anchor(proje
     assert scores["accuracy"] >= 0.9  # tones: only the head can learn them (zero-shot hears no digit words)
     meta = json.loads((project.root / "models" / "whisper" / "head" / "model.json").read_text())
     assert meta["weight"] == scores["weight"] > 0 and meta["trained_on"] == 180 - 36
+    copies = pd.read_parquet(project.root / "data" / "whisper_augmented")
+    assert meta["copies"] == len(copies) == 2 * (180 - 36) and (copies["split"] != "test").all()
+    assert sorted(copies["copy"].unique()) == [1, 2] and not copies["training_only"].any()
     noise = json.loads((metrics / "whisper" / "noise.json").read_text())
     assert set(noise) == {"whisper", "zero_shot"} and noise["whisper"]["babble"]["snr_0db"] >= 0
     assert "Whisper tiny.en beside MFCC" in project.run("digits", "summary")

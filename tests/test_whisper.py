@@ -15,7 +15,7 @@ import yaml
 
 from digits import DigitsError
 from digits.whisper import Whisper, WhisperParams, log_mel, windowed
-from digits.whisper_head import choose_weight, combine, crossval, fit_head, save
+from digits.whisper_head import Copies, choose_weight, combine, crossval, fit_head, save
 from tests.conftest import PROJECT, whisper_files
 
 PARAMS = WhisperParams(window=3.0, compute_type="int8")
@@ -133,7 +133,8 @@ def test_weight_zero_is_the_zero_shot_recogniser_and_ties_go_to_the_smaller_weig
 
 
 def test_crossval_never_chooses_a_fold_weight_on_the_held_out_voice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each speaker's head is trained without it, and its weight is chosen on the other speakers' clips alone."""
+    """Each speaker's head is trained without it (nor its noisy copies), and its weight is chosen on the other
+    speakers' clips alone."""
     rng = np.random.default_rng(2)
     speakers = np.repeat(["a", "b", "c"], 40)
     labels = np.tile(np.arange(10), 12)
@@ -153,8 +154,9 @@ def test_crossval_never_chooses_a_fold_weight_on_the_held_out_voice(monkeypatch:
 
     monkeypatch.setattr(whisper_head, "fit_head", spy_fit)
     monkeypatch.setattr(whisper_head, "choose_weight", spy_choose)
-    found = crossval(keys, states, scores, ["a", "b", "c"], 1.0, [0.0, 1.0])
-    assert trained_on == [80, 80, 80] and chosen_on[:3] == [80, 80, 80]
+    copies = Copies(states[:60], labels[:60], np.repeat(["a", "b"], 30))  # a's 30 copies, b's 30 copies
+    found = crossval(keys, states, scores, ["a", "b", "c"], 1.0, [0.0, 1.0], copies)
+    assert trained_on == [80 + 30, 80 + 30, 80 + 60] and chosen_on[:3] == [80, 80, 80]
     assert set(found["folds"]) == {"a", "b", "c"} and found["mean_head"] > 0.9
 
 
