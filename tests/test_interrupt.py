@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import Project
 
@@ -33,9 +34,10 @@ def project(pipeline_run: Project, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_two_forced_runs_from_scratch_give_identical_metrics(project: Project) -> None:
-    assert len(project.first_run) == 14 and len(project.first_metrics) >= 6
+    stages = len(yaml.safe_load((project.root / "dvc.yaml").read_text())["stages"])
+    assert len(project.first_run) == stages and len(project.first_metrics) >= 10  # Whisper's metrics among them
     ran, _ = project.repro("--force")
-    assert len(ran) == 14
+    assert len(ran) == stages
     assert metrics(project) == project.first_metrics
     assert models(project) == project.first_models and set(project.first_models) == {
         "model.keras",
