@@ -111,7 +111,8 @@ WORD_VOICES = {"espeak-ng": 30, "flite": 6, "festival": 4}
 def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
     """The default recipe run on FSDD, to keep CI short with 30 synthetic voices saying each digit once (`make
     run`: 250, twice), leave-one-speaker-out on one speaker only (`make run`: all six), 200 signals of each kind
-    and 40 word voices saying 20 words (`make run`: 500, 240, 40) and 10 epochs of the detector (20); (project,
+    and 40 word voices saying 20 words (`make run`: 500, 240, 40) and 10 epochs of the detector (20), one noisy
+    copy per clip for the Whisper head (2) and Whisper in noise at 0 dB once (10 and 0 dB, twice); (project,
     dvc repro output)."""
     project = Project(tmp_path_factory.mktemp("fsdd") / "project")
     project.set_params(
@@ -122,6 +123,7 @@ def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
         detector={"epochs": 10},
         whisper_model={"model_dir": str(whisper_files())},
         whisper_noise={"draws": 1, "snr_db": [0]},
+        whisper_augment={"copies": 1},
     )
     ran, output = project.repro()
     assert len(ran) == 21 and {"frontend", "synth", "crossval", "noise", "export", "negatives", "detector"} <= set(ran)
