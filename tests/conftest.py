@@ -19,6 +19,7 @@ from tests.corpus import make_corpus
 
 PROJECT = Path(__file__).resolve().parents[1]
 FSDD = PROJECT.parent / "shared" / "data" / "fsdd" / "recordings"
+ALL_STAGES = set(yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"])  # what a first `dvc repro` runs
 SMALL_SYNTH = {"espeak-ng": 2, "flite": 1, "festival": 1}  # synthetic voices per engine in test projects
 
 

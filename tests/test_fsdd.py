@@ -16,7 +16,7 @@ from digits.params import FeaturesParams
 from digits.table import load_features
 from stages.features import run as run_features
 from tests.badfiles import make_bad_corpus
-from tests.conftest import FSDD, Project, ingest_into, params_of, same_files, whisper_files
+from tests.conftest import ALL_STAGES, FSDD, Project, ingest_into, params_of, same_files, whisper_files
 
 pytestmark = pytest.mark.skipif(not FSDD.is_dir(), reason=f"no FSDD copy at {FSDD} (shared/ is not beside the project)")
 DIGITS = str(Path(sys.executable).parent / "digits")
@@ -126,16 +126,7 @@ def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
         whisper_augment={"copies": 1},
     )
     ran, output = project.repro()
-    assert len(ran) == 21 and {"frontend", "synth", "crossval", "noise", "export", "negatives", "detector"} <= set(ran)
-    assert {
-        "whisper_model",
-        "whisper_features",
-        "whisper_augment",
-        "zeroshot",
-        "whisper_train",
-        "whisper_crossval",
-        "whisper_noise",
-    } <= set(ran)
+    assert set(ran) == ALL_STAGES and len(ran) == len(ALL_STAGES)
     return project, output
 
 

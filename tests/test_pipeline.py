@@ -14,32 +14,8 @@ import yaml
 from digits.engines import cores
 from digits.frontend import resample
 from digits.negatives import NEAR_DIGITS
-from tests.conftest import Project
+from tests.conftest import ALL_STAGES, Project
 from tests.corpus import synth_clip
-
-ALL_STAGES = {
-    "fetch",
-    "synth",
-    "negatives",
-    "ingest",
-    "frontend",
-    "features",
-    "augment",
-    "train",
-    "evaluate",
-    "export",
-    "detector",
-    "crossval",
-    "noise",
-    "gallery",
-    "whisper_model",
-    "whisper_features",
-    "whisper_augment",
-    "zeroshot",
-    "whisper_train",
-    "whisper_crossval",
-    "whisper_noise",
-}
 
 
 @pytest.fixture(scope="module")
