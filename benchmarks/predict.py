@@ -43,7 +43,9 @@ def cold_seconds(runtime: str, clip: str) -> float:
     times = []
     for _ in range(COLD_RUNS):
         start = time.perf_counter()
-        subprocess.run([DIGITS, "predict", "--runtime", runtime, clip], check=True, capture_output=True)
+        subprocess.run(
+            [DIGITS, "predict", "--frontend", "mfcc", "--runtime", runtime, clip], check=True, capture_output=True
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -72,7 +74,7 @@ def batch_clips_per_second(runtime: str, clips: list[str]) -> float:
 def peak_rss_mb(path: Path) -> float:
     """Peak resident memory, MB, of `digits predict --runtime onnx path` in its own process."""
     out = subprocess.run(
-        [sys.executable, "-c", PEAK_RSS, DIGITS, "predict", "--runtime", "onnx", str(path)],
+        [sys.executable, "-c", PEAK_RSS, DIGITS, "predict", "--frontend", "mfcc", "--runtime", "onnx", str(path)],
         check=True,
         capture_output=True,
         text=True,
