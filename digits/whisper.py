@@ -13,14 +13,13 @@ the encoder once. Two things are kept of it, both small:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from digits import DigitsError
-from digits.frontend import mel_filterbank, resample
+from digits.frontend import hann, mel_filterbank, resample
 
 SAMPLE_RATE = 16_000
 N_FFT = 400  # 25 ms windows
@@ -48,12 +47,6 @@ class WhisperParams:
     def samples(self) -> int:
         """Samples of the window at 16 kHz."""
         return round(self.window * SAMPLE_RATE)
-
-
-@cache
-def hann(n: int) -> np.ndarray:
-    """Periodic Hann window of length `n`, as `torch.hann_window`."""
-    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
 
 
 def log_mel(batch: np.ndarray) -> np.ndarray:
