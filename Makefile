@@ -3,8 +3,8 @@
 # make bench - benchmarks (after make run): features stage speed and memory; augment and training
 #              throughput; predict latency, Keras vs ONNX, and its peak memory on a 1 GB file;
 #              hostile and non-digit inputs through predict and ingest (exit code, reason, time, memory);
-#              the speech_embedding front end beside MFCC (features clips/s, cold predict);
-#              digits serve: cold start, 32 clients with and without malformed requests
+#              the speech_embedding and Whisper front ends beside MFCC (features clips/s, cold predict);
+#              digits serve on each front end: cold start, 32 clients with and without malformed requests
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -54,6 +54,7 @@ bench: $(READY)
 	$(BIN)/python -m benchmarks.predict
 	$(BIN)/python -m benchmarks.hostile
 	$(BIN)/python -m benchmarks.embedding
+	$(BIN)/python -m benchmarks.whisper
 	$(BIN)/python -m benchmarks.serve
 
 clean:

@@ -183,7 +183,8 @@ def corpus_manifest(clips: int, corpus_dir: Path) -> Path:
     manifest = root / "manifest.parquet"
     if not manifest.is_file():
         write_corpus(root / "recordings", clips=clips, workers=2)
-        changes = {"data_dir": str(root / "recordings"), "split": "random"}
+        corpus = {"data_dir": str(root / "recordings"), "layout": "fsdd", "use": "all"}
+        changes = {"sources": {"bench": corpus}, "split": "random"}
         params = IngestParams.model_validate({**load(IngestParams).model_dump(), **changes})
         ingest.run(params, manifest, root / "rejects.parquet", root / "data_report.json")
     return manifest

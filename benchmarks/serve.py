@@ -1,4 +1,4 @@
-"""Benchmark of `digits serve` on 127.0.0.1, every figure measured side by side in one run.
+"""Benchmark of `digits serve` on 127.0.0.1 with each front end (MFCC, Whisper), measured side by side in one run.
 
 1. Cold start: from starting `digits serve` to its first answered `POST /api/predict`, against a cold
    `digits predict` of the same clip.
@@ -55,19 +55,19 @@ def malformed(max_bytes: int) -> list[bytes]:
     ]
 
 
-def cold_start(clip: bytes) -> tuple[float, float]:
+def cold_start(clip: bytes, frontend: str) -> tuple[float, float]:
     """Median seconds (from starting the process) to the first answer: `digits serve` then POST, and
-    `digits predict`."""
+    `digits predict`, both with `frontend`."""
     served, predicted = [], []
     Path("/tmp/benchmark-clip.wav").write_bytes(clip)
     for _ in range(COLD_RUNS):
         start = time.perf_counter()
-        with serving(Path.cwd()) as (url, _):
+        with serving(Path.cwd(), "--frontend", frontend) as (url, _):
             assert httpx.post(f"{url}api/predict", content=clip, timeout=30).status_code == 200
             served.append(time.perf_counter() - start)
         start = time.perf_counter()
         subprocess.run(
-            [DIGITS, "predict", "--frontend", "mfcc", "/tmp/benchmark-clip.wav"], check=True, capture_output=True
+            [DIGITS, "predict", "--frontend", frontend, "/tmp/benchmark-clip.wav"], check=True, capture_output=True
         )
         predicted.append(time.perf_counter() - start)
     return statistics.median(served), statistics.median(predicted)
@@ -121,12 +121,19 @@ def main() -> None:
     manifest = pd.read_parquet("data/manifest.parquet")
     paths = manifest[manifest["split"] == "test"]["path"].tolist()
     clips = [Path(p).read_bytes() for p in paths]
-    served, predicted = cold_start(clips[0])
+    for frontend in ("mfcc", "whisper"):
+        print(f"--frontend {frontend}")
+        load_test(clips, frontend)
+
+
+def load_test(clips: list[bytes], frontend: str) -> None:
+    """Parts 1 to 3 with the recogniser of `frontend`."""
+    served, predicted = cold_start(clips[0], frontend)
     print(
         f"cold start, to the first answer: digits serve {served:.2f} s, digits predict {predicted:.2f} s "
         f"({served / predicted:.2f}x)"
     )
-    with serving(Path.cwd()) as (url, process):
+    with serving(Path.cwd(), "--frontend", frontend) as (url, process):
         expected = [httpx.post(f"{url}api/predict", content=c, timeout=30).json().get("digit") for c in clips]
         bad = malformed(load(ServeParams).max_bytes)
         asyncio.run(load_run(url, clips, expected, bad, 0.1, WARM_UP))  # the worker threads and their arenas

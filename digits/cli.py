@@ -81,23 +81,6 @@ def summary(metrics: Annotated[Path, typer.Option(help="The metrics folder.")] =
         fail(err)
 
 
-def open_recogniser(model: Path, frontend: str, runtime: str, refuse: bool) -> tuple:
-    """(the recogniser `frontend` names in the model folder `model`, the detector beside it or None)."""
-    from digits.runtime import DETECTOR_FILE, OnnxModel, open_detector, open_model
-
-    if frontend == "mfcc" or model.is_file():
-        opened = open_model(model, runtime)
-        return opened, open_detector(model, opened) if refuse else None
-    if frontend != "whisper":
-        raise DigitsError(f"unknown front end {frontend!r}; choose whisper or mfcc")
-    if runtime != "auto":
-        raise DigitsError("--runtime chooses how the MFCC model runs: use it with --frontend mfcc")
-    from digits.whisper_head import open_whisper
-
-    detector = model / DETECTOR_FILE
-    return open_whisper(model), OnnxModel(detector) if refuse and detector.is_file() else None
-
-
 @app.command()
 def predict(
     paths: Annotated[
@@ -146,6 +129,7 @@ def predict(
     are still predicted.
     """
     from digits.params import PredictParams, load
+    from digits.predict import open_recogniser
     from digits.predict import predict as recognise
     from digits.segment import PauseParams
 
@@ -193,6 +177,10 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [serve.host].")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on, 0 for any free one [serve.port].")] = None,
     model: Annotated[Path, typer.Option(help="Model directory of the pipeline (its ONNX export).")] = Path("models"),
+    frontend: Annotated[
+        str | None,
+        typer.Option(help="whisper: Whisper tiny.en's recogniser | mfcc: the MFCC model [predict.frontend]."),
+    ] = None,
     metrics: Annotated[Path, typer.Option(help="Metrics folder: the scores /api/model reports.")] = Path("metrics"),
     params: Annotated[Path, typer.Option("--params", help="Params file: its `serve` and `predict` sections.")] = Path(
         "params.yaml"
@@ -206,7 +194,8 @@ def serve(
 
     try:
         p = load(ServeParams, params)
-        service = open_service(model, p, load(PredictParams, params), metrics)
+        predict = load(PredictParams, params)
+        service = open_service(model, frontend or predict.frontend, p, predict, metrics)
         run_server(service, p.host if host is None else host, p.port if port is None else port)
     except DigitsError as err:
         fail(err)

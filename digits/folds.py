@@ -16,11 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from digits.params import ModelParams, TrainParams
+from digits.frontend import FeatureParams, extract_views, select_input
+from digits.params import ModelParams, StringParams, TrainParams
 from digits.recognise import recognise
 from digits.runtime import KerasModel
 from digits.scoring import fold_scores, top_confusions
-from digits.training import fit, load_inputs, one_thread, threads, training_set
+from digits.segment import PauseParams
+from digits.strings import strings_of
+from digits.training import fit, input_name, load_inputs, one_thread, threads, training_set
 
 
 @dataclass
@@ -47,11 +50,13 @@ def train_fold(
     augmented: Path,
     model_params: ModelParams,
     train_params: TrainParams,
+    strings: tuple[StringParams, PauseParams] | None,
     train: np.ndarray,
     test: np.ndarray,
 ) -> Fold:
     """Train on the clips at boolean `train` (and their copies), score those at `test` over their test-time
-    views."""
+    views and, with `strings` and when they are one speaker's, digit strings of those clips as `digits predict
+    --sequence` reads them."""
     keys, views, copies, feature_params = inputs(kind, features, augmented)
     labels = keys["label"].to_numpy()
     x_train, y_train = training_set(keys, views[:, 0], train, copies)
@@ -65,6 +70,15 @@ def train_fold(
         "train_examples": len(x_train),
         "top_confusions": top_confusions(labels[test], predicted),
     }
+    if strings is not None and strings[0].count and keys["speaker"][test].nunique() == 1:
+        front_end = FeatureParams(**feature_params)
+        name = input_name(kind, front_end.matrix)
+
+        def read(parts: list[np.ndarray]) -> np.ndarray:
+            views = select_input(name, *extract_views([(y, front_end.sample_rate) for y in parts], front_end))
+            return recognise(KerasModel(model, {}), views)[0]
+
+        scores["strings"] = strings_of(read, keys[test], front_end.sample_rate, *strings)
     predictions = pd.DataFrame({"path": keys["path"][test], "actual": labels[test], "predicted": predicted})
     return Fold(scores, predictions, model.count_params(), seconds, threads())
 
@@ -77,12 +91,14 @@ def train_folds(
     model_params: ModelParams,
     train_params: TrainParams,
     workers: int,
+    strings: tuple[StringParams, PauseParams] | None = None,
 ) -> Iterator[tuple[str, Fold]]:
     """`train_fold` for each `name: (train, test)` of `folds` on `workers` new processes, each on one thread;
-    yields `(name, result)` as folds finish."""
+    yields `(name, result)` as folds finish. `strings`: the digit strings' params and `predict.sequence`'s pauses
+    (see `train_fold`)."""
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=one_thread) as pool:
         futures = {
-            pool.submit(train_fold, kind, features, augmented, model_params, train_params, *masks): name
+            pool.submit(train_fold, kind, features, augmented, model_params, train_params, strings, *masks): name
             for name, masks in folds.items()
         }
         for done in as_completed(futures):

@@ -303,11 +303,24 @@ class DetectorParams(Section):
     seed: Count
 
 
+class StringParams(Params):
+    count: Count
+    length: Positive
+    pause: Range
+    seed: Count
+
+    @model_validator(mode="after")
+    def _pause_in_order(self) -> Self:
+        in_order(self, "pause")
+        return self
+
+
 class CrossvalParams(Section):
     name = "crossval"
     speakers: Literal["all"] | Annotated[list[str], Field(min_length=1)]
     cross_corpus: bool
     workers: Count
+    strings: StringParams
 
 
 class NoiseParams(Section):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digits import DigitsError
 from digits.audio import AUDIO_EXTENSIONS, AudioError, TooLong, decode, open_regular, read_stdin
 from digits.frontend import FeatureParams, extract, select_input, to_mono
 from digits.openset import refusal
@@ -185,3 +186,22 @@ def predict_one(
     if all("no_digit" in segment for segment in segments):
         return Prediction(path, no_digit=f"none of its {len(segments)} parts (the first: {segments[0]['no_digit']})")
     return Prediction(path, segments=segments)
+
+
+def open_recogniser(model: Path, frontend: str, runtime: str = "auto", refuse: bool = True, threads: int = 0) -> tuple:
+    """(the recogniser `frontend` names in the pipeline's model folder `model` (or an MFCC model file), the
+    "no digit heard" detector beside it or None). A Whisper recogniser is refined by its head in
+    `model/whisper` and heard out by the MFCC detector; `runtime` chooses how an MFCC model runs."""
+    from digits.runtime import DETECTOR_FILE, OnnxModel, open_detector, open_model
+
+    if frontend == "mfcc" or model.is_file():
+        opened = open_model(model, runtime)
+        return opened, open_detector(model, opened, threads) if refuse else None
+    if frontend != "whisper":
+        raise DigitsError(f"unknown front end {frontend!r}; choose whisper or mfcc")
+    if runtime != "auto":
+        raise DigitsError("--runtime chooses how the MFCC model runs: use it with --frontend mfcc")
+    from digits.whisper_head import open_whisper
+
+    detector = model / DETECTOR_FILE
+    return open_whisper(model, threads), OnnxModel(detector, threads) if refuse and detector.is_file() else None

@@ -76,3 +76,17 @@ def crossval_summary(folds: dict[str, dict]) -> dict:
         "mean_macro_f1": round(float(np.mean([fold["macro_f1"] for fold in folds.values()])), 6),
         "mean_accuracy_one_view": round(float(np.mean([fold["accuracy_one_view"] for fold in folds.values()])), 6),
     }
+
+
+def strings_summary(folds: dict[str, dict]) -> dict:
+    """Mean over the folds of how each read its held-out speaker's digit strings (`strings.read_strings`), and
+    each fold's whole-string accuracy; {} when no fold read any."""
+    read = {name: fold["strings"] for name, fold in folds.items() if fold.get("strings", {}).get("strings")}
+    if not read:
+        return {}
+    keys = ("string_accuracy", "miscounted", "digit_accuracy")
+    return {
+        **{f"mean_{key}": round(float(np.mean([r[key] for r in read.values()])), 6) for key in keys},
+        "strings_per_speaker": next(iter(read.values()))["strings"],
+        "string_accuracy": {name: r["string_accuracy"] for name, r in read.items()},
+    }

@@ -1,7 +1,7 @@
-"""`digits serve`: a page to say a digit into, and a JSON API, on the model the pipeline trained.
+"""`digits serve`: a page to say a digit into, and a JSON API, on a model the pipeline trained.
 
-The model runs on ONNX Runtime through the same `digits.predict` as `digits predict` (TensorFlow
-is never imported), so the API answers exactly what `digits predict --json` prints. Request
+The Whisper recogniser (CTranslate2) or the MFCC model (ONNX Runtime) runs through the same `digits.predict` as
+`digits predict` (TensorFlow is never imported), so the API answers exactly what `digits predict --json` prints. Request
 bodies are read asynchronously and bounded; decoding and inference run in worker threads, so a
 slow upload or a long clip does not hold up other clients.
 """
@@ -21,7 +21,7 @@ from digits import DigitsError
 from digits.audio import AudioError
 from digits.frontend import FeatureParams, log_mel, resample, trim_bounds
 from digits.params import PredictParams, ServeParams
-from digits.predict import Prediction, load, prediction
+from digits.predict import Prediction, load, open_recogniser, prediction
 from digits.runtime import (
     DETECTOR_FILE,
     MODEL_FILE,
@@ -33,6 +33,7 @@ from digits.runtime import (
     with_front_end,
 )
 from digits.segment import PauseParams
+from digits.whisper_head import WhisperModel
 
 WEB = Path(__file__).parent / "web"  # the page and its scripts: no asset comes from the internet
 THREADS = 1  # ONNX Runtime threads per request: requests run side by side, one each is faster than sharing
@@ -43,8 +44,9 @@ COLUMNS = 600  # the page's pictures of a recording are at most this many column
 class Service:
     """What the server answers with: the exported model and its detector, and the settings of `digits predict`."""
 
-    model: OnnxModel
+    model: OnnxModel | WhisperModel
     detector: OnnxModel | None
+    picture_params: FeatureParams  # the spectrogram the page draws: the MFCC model's (or its detector's) params
     seconds: tuple[float, float]  # shortest and longest single digit
     pauses: PauseParams
     params: ServeParams
@@ -66,28 +68,32 @@ class Service:
         """The pictures of `data` the page draws (see `picture`); an `AudioError` when it is no usable audio."""
         longest = self.params.sequence_seconds if sequence else self.seconds[1]
         y, sr = load("-", self.seconds[0], longest, data)
-        return picture(y, sr, FeatureParams(**self.model.meta["feature_params"]))
+        return picture(y, sr, self.picture_params)
 
 
-def open_service(model_dir: Path, params: ServeParams, predict: PredictParams, metrics: Path) -> Service:
-    """The `Service` of the pipeline's model in `model_dir`: its ONNX export, which must be current, and its
-    detector, with `digits predict`'s settings. A one-line DigitsError names the command that makes a missing
-    or stale model."""
+def open_service(model_dir: Path, frontend: str, params: ServeParams, predict: PredictParams, metrics: Path) -> Service:
+    """The `Service` of the recogniser `frontend` names in the pipeline's model folder `model_dir` (the MFCC
+    model's ONNX export, which must be current, or the Whisper recogniser) and its detector, with `digits
+    predict`'s settings. A one-line DigitsError names the command that makes a missing or stale model."""
     onnx_file, keras_file = model_dir / ONNX_FILE, model_dir / MODEL_FILE
     if not onnx_file.is_file():
         raise DigitsError(f"no {onnx_file}: run `dvc repro export` or `dvc pull`")
-    model = OnnxModel(onnx_file, THREADS)
-    if not is_current(model, keras_file):
+    mfcc = OnnxModel(onnx_file, THREADS)
+    if not is_current(mfcc, keras_file):
         raise DigitsError(f"{onnx_file} is older than {keras_file}: run `dvc repro export` or `dvc pull`")
-    model = with_front_end(model, model_dir)
-    detector = open_detector(model_dir, model, THREADS)
+    if frontend == "mfcc":
+        model = with_front_end(mfcc, model_dir)
+        detector = open_detector(model_dir, model, THREADS)
+    else:  # CTranslate2 on every core: requests take turns, each as fast as it can be
+        model, detector = open_recogniser(model_dir, frontend, threads=0)
     return Service(
         model=model,
         detector=detector,
+        picture_params=FeatureParams(**mfcc.meta["feature_params"]),
         seconds=(predict.min_seconds, predict.max_seconds),
         pauses=PauseParams(**predict.sequence.model_dump()),
         params=params,
-        about=describe(model_dir, model, detector, metrics)
+        about=describe(model_dir, frontend, model, detector, metrics)
         | {
             "limits": {
                 "max_seconds": predict.max_seconds,
@@ -106,17 +112,28 @@ def read_metric(path: Path) -> dict:
         return {}
 
 
-def describe(model_dir: Path, model: OnnxModel, detector: OnnxModel | None, metrics: Path) -> dict:
-    """GET /api/model: which model, what it reads, its params and its scores from `metrics/`."""
+def describe(
+    model_dir: Path, frontend: str, model: OnnxModel | WhisperModel, detector: OnnxModel | None, metrics: Path
+) -> dict:
+    """GET /api/model: which model, what it reads, its params and its scores from `metrics/` (`metrics/whisper/`
+    for the Whisper recogniser)."""
     meta = model.meta
+    if frontend == "whisper":
+        metrics = metrics / "whisper"
+        found = {"model": str(model_dir / "whisper"), "input": "whisper tiny.en", "model_params": meta}
+    else:
+        found = {
+            "model": str(model_dir / ONNX_FILE),
+            "onnx_sha256": file_sha256(model_dir / ONNX_FILE),
+            "input": meta["input"],
+            "feature_params": meta["feature_params"],
+            "model_params": {k: v for k, v in meta.items() if k not in ("feature_params", "input", "keras_sha256")},
+        }
     crossval, scores = read_metric(metrics / "crossval.json"), read_metric(metrics / "eval.json")
     return {
-        "model": str(model_dir / ONNX_FILE),
-        "onnx_sha256": file_sha256(model_dir / ONNX_FILE),
+        "frontend": frontend,
+        **found,
         "runtime": model.runtime,
-        "input": meta["input"],
-        "feature_params": meta["feature_params"],
-        "model_params": {k: v for k, v in meta.items() if k not in ("feature_params", "input", "keras_sha256")},
         "detector": None if detector is None else {"file": DETECTOR_FILE, "threshold": detector.meta["threshold"]},
         "leave_one_speaker_out": {key: crossval[key] for key in ("mean_accuracy", "std_accuracy") if key in crossval}
         | ({"folds": {s: f["accuracy"] for s, f in crossval["folds"].items()}} if "folds" in crossval else {}),

@@ -67,13 +67,22 @@ def log_mel(batch: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.swapaxes((log + 4.0) / 4.0, 1, 2), dtype=np.float32)
 
 
+def loudest(y: np.ndarray, samples: int) -> np.ndarray:
+    """The `samples` consecutive samples of `y` with the most energy (all of `y` when it is no longer)."""
+    if len(y) <= samples:
+        return y
+    energy = np.concatenate([[0.0], np.cumsum(np.square(y, dtype=np.float64))])
+    start = int(np.argmax(energy[samples:] - energy[:-samples]))
+    return y[start : start + samples]
+
+
 def windowed(clips: list[np.ndarray], sample_rate: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """`(n, samples)` audio at 16 kHz, each mono clip at `sample_rate` resampled, cut or zero-padded to
-    `samples`, and the number of encoder states that cover each clip (at least 1)."""
+    """`(n, samples)` audio at 16 kHz, each mono clip at `sample_rate` resampled, cut to its loudest `samples`
+    or zero-padded to them, and the number of encoder states that cover each clip (at least 1)."""
     batch = np.zeros((len(clips), samples), np.float32)
     states = np.zeros(len(clips), np.int64)
     for i, clip in enumerate(clips):
-        y = resample(np.asarray(clip, np.float32), sample_rate, SAMPLE_RATE)[:samples]
+        y = loudest(resample(np.asarray(clip, np.float32), sample_rate, SAMPLE_RATE), samples)
         batch[i, : len(y)] = y
         states[i] = max(1, -(-len(y) // STATE_HOP))
     return batch, states

@@ -6,7 +6,8 @@
 For each speaker, the training recipe (the `model` and `train` params) is run on all the other
 speakers' clips and their augmented copies, then scored on the held-out speaker, each clip's
 prediction combined over its test-time views (`accuracy_one_view` scores the clip alone). Writes
-per-speaker accuracy, macro F1 and most frequent confusions with their mean and standard deviation;
+per-speaker accuracy, macro F1 and most frequent confusions with their mean and standard deviation, and how
+each fold's model reads `crossval.strings` digit strings of its held-out speaker (as `digits predict --sequence`);
 the predictions, for a `dvc plots` confusion matrix; and the training wall time per fold and of the
 whole stage, kept apart so that the metrics themselves are reproducible to the bit. The folds train side
 by side, one process per core (`crossval.workers`), each on one thread: the same bits whatever the number.
@@ -25,8 +26,9 @@ import pandas as pd
 from digits import stage
 from digits.engines import cores
 from digits.folds import train_folds
-from digits.params import CrossvalParams, ModelParams, TrainParams
-from digits.scoring import crossval_summary, held_out_speakers
+from digits.params import CrossvalParams, ModelParams, PredictParams, TrainParams
+from digits.scoring import crossval_summary, held_out_speakers, strings_summary
+from digits.segment import PauseParams
 from digits.table import load_features
 
 CROSS_CORPUS = "cross_corpus"  # the fold trained on the training-only corpora alone
@@ -36,6 +38,7 @@ def run(
     p: CrossvalParams,
     train_params: TrainParams,
     model_params: ModelParams,
+    predict: PredictParams,
     features: Path,
     augmented: Path,
     crossval_json: Path,
@@ -56,7 +59,9 @@ def run(
     workers = min(p.workers or cores(), len(masks))
     print(f"{len(masks)} folds on {workers} processes, one thread each")
     results = {}
-    for name, fold in train_folds(masks, model_params.kind, features, augmented, model_params, train_params, workers):
+    strings = (p.strings, PauseParams(**predict.sequence.model_dump()))
+    trained = train_folds(masks, model_params.kind, features, augmented, model_params, train_params, workers, strings)
+    for name, fold in trained:
         results[name] = fold
         print(
             f"{name}: accuracy {fold.scores['accuracy']:.4f} ({fold.seconds:.0f} s training on "
@@ -65,6 +70,7 @@ def run(
     folds = {name: results[name].scores for name in speakers}
     summary = {"model": model_params.kind, "parameters": results[speakers[-1]].parameters, **crossval_summary(folds)}
     summary["test_views"] = matrices.shape[1]
+    summary["strings"] = strings_summary(folds)
     summary["folds"] = folds
     if CROSS_CORPUS in results:
         cross = results[CROSS_CORPUS].scores
@@ -93,6 +99,8 @@ def run(
         f"leave-one-speaker-out ({len(folds)} speakers): accuracy {summary['mean_accuracy']:.4f} "
         f"± {summary['std_accuracy']:.4f}, macro F1 {summary['mean_macro_f1']:.4f}"
     )
+    if summary["strings"]:
+        print(f"digit strings read whole and right: {summary['strings']['mean_string_accuracy']:.4f}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Stage `whisper_crossval`: leave-one-speaker-out of the Whisper recogniser, beside its zero-shot scores.
 
-    python -m stages.whisper_crossval data/whisper_features data/whisper_augmented metrics/whisper/crossval.json
+    python -m stages.whisper_crossval data/whisper_features data/whisper_augmented models/whisper/tiny.en
+        metrics/whisper/crossval.json
 
 Each held-out speaker (as `crossval.speakers` chooses them) is scored by a head trained on every other clip
-the head learns from and their noisy copies; its combination weight comes from the other held-out speakers. With
+the head learns from and their noisy copies; its combination weight comes from the other held-out speakers; that
+fold's recogniser also reads `crossval.strings` digit strings of the speaker (as `digits predict --sequence`). With
 `crossval.cross_corpus`, heads trained on the real corpora alone and on the synthetic voices alone are scored
 on every clip of the other side.
 """
@@ -12,20 +14,36 @@ import json
 from pathlib import Path
 
 from digits import stage
-from digits.params import CrossvalParams, WhisperHeadParams
-from digits.scoring import held_out_speakers
+from digits.params import CrossvalParams, PredictParams, WhisperFeaturesParams, WhisperHeadParams
+from digits.scoring import held_out_speakers, strings_summary
+from digits.segment import PauseParams
+from digits.whisper import Whisper
 from digits.whisper_head import copies_of, crossval, head_rows
 from digits.whisper_head import cross_corpus as cross_corpus_scores
+from digits.whisper_strings import fold_strings
 from digits.whisper_table import load
 
 
-def run(p: WhisperHeadParams, cv: CrossvalParams, features: Path, augmented: Path, scores_json: Path) -> None:
-    """Write the leave-one-speaker-out scores of the Whisper recogniser on `features` to `scores_json`."""
-    keys, states, scores, _ = load(features)
+def run(
+    p: WhisperHeadParams, cv: CrossvalParams, predict: PredictParams, whisper: WhisperFeaturesParams,
+    features: Path, augmented: Path, model: Path, scores_json: Path,
+) -> None:  # fmt: skip
+    """Write the leave-one-speaker-out scores of the Whisper recogniser on `features` (Whisper's files in `model`)
+    to `scores_json`."""
+    keys, states, scores, whisper_params = load(features)
     copies = copies_of(*load(augmented)[:2])
     rows = head_rows(keys, p.training_only_corpora)
+    learnt = keys[rows].reset_index(drop=True)
     held_out = held_out_speakers(keys, cv.speakers)
-    found = crossval(keys[rows].reset_index(drop=True), states[rows], scores[rows], held_out, p.c, p.weights, copies)
+    found = crossval(learnt, states[rows], scores[rows], held_out, p.c, p.weights, copies)
+    if cv.strings.count:
+        pauses = PauseParams(**predict.sequence.model_dump())
+        reader = Whisper(model, whisper_params, whisper.threads)
+        folds = found["folds"]
+        strings = fold_strings(learnt, states[rows], folds, p.c, copies, reader, whisper.batch_size, cv.strings, pauses)
+        for speaker, read in strings.items():
+            found["folds"][speaker]["strings"] = read
+        found["strings"] = strings_summary(found["folds"])
     if cv.cross_corpus:  # with the weight the shipped model would choose on these folds
         found["cross_corpus"] = cross_corpus_scores(keys, states, scores, p.c, found["weight"], copies)
     scores_json.parent.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,15 @@ def test_first_repro_runs_every_stage_and_writes_metrics(project: Project) -> No
     assert meta["kind"] == "cnn" and meta["feature_params"]["n_mfcc"] == 20
 
 
+def assert_strings_read(crossval: dict, count: int) -> None:
+    """Each held-out speaker's fold read `count` digit strings (`--sequence`), and the mean is theirs."""
+    read = [fold["strings"] for fold in crossval["folds"].values()]
+    assert count > 0 and all(r["strings"] == count for r in read)
+    assert all(0 <= r["string_accuracy"] <= r["digit_accuracy"] <= 1 for r in read if not r["miscounted"])
+    mean = np.mean([r["string_accuracy"] for r in read])
+    assert crossval["strings"]["mean_string_accuracy"] == pytest.approx(mean, abs=1e-6)
+
+
 def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(project: Project) -> None:
     crossval = json.loads((project.root / "metrics" / "crossval.json").read_text())
     folds = {"fsdd/s0", "fsdd/s1", "fsdd/s2"}  # never a synthetic voice
@@ -69,6 +78,7 @@ def test_crossval_holds_out_each_speaker_and_noise_scores_every_condition(projec
     assert crossval["mean_accuracy"] >= 0.6, crossval
     assert crossval["test_views"] == 1 + len(project.params()["features"]["test_speeds"])
     assert all(0 <= fold["accuracy_one_view"] <= 1 for fold in crossval["folds"].values())
+    assert_strings_read(crossval, project.params()["crossval"]["strings"]["count"])
     predictions = pd.read_csv(project.root / "metrics" / "crossval" / "predictions.csv")
     assert len(predictions) == 180 and set(predictions["fold"]) == folds
     timing = json.loads((project.root / "metrics" / "timing" / "crossval.json").read_text())
@@ -138,6 +148,7 @@ def test_whisper_is_built_and_scored_beside_mfcc_with_its_zero_shot_anchor(proje
     for speaker, fold in loso["folds"].items():
         assert fold["clips"] == 60 and fold["zero_shot"] == zero["speakers"][speaker]
     assert set(loso["cross_corpus"]) == {"real_to_training_only", "training_only_to_real"}
+    assert_strings_read(loso, project.params()["crossval"]["strings"]["count"])
     scores = json.loads((metrics / "whisper" / "eval.json").read_text())
     assert scores["test_clips"] == 36 and scores["zero_shot_accuracy"] == zero["test_split"]
     assert scores["accuracy"] >= 0.9  # tones: only the head can learn them (zero-shot hears no digit words)

@@ -91,6 +91,7 @@ def test_api_model_health_and_docs(project: Project, server: str) -> None:
     about = httpx.get(f"{server}api/model").json()
     crossval = json.loads((project.root / "metrics" / "crossval.json").read_text())
     assert about["leave_one_speaker_out"]["mean_accuracy"] == crossval["mean_accuracy"]
+    assert about["frontend"] == "mfcc" == project.params()["predict"]["frontend"]
     assert about["runtime"] == "onnx" and about["input"] == "mfcc" and about["detector"]["threshold"] > 0
     assert about["limits"]["max_bytes"] == project.params()["serve"]["max_bytes"]
     assert httpx.get(f"{server}docs").status_code == 200
@@ -136,6 +137,25 @@ def test_bad_input_gets_predicts_reason_and_never_takes_the_server_down(
     assert httpx.get(f"{server}healthz").status_code == 200
 
 
+def test_serve_on_whisper_answers_what_predict_prints_and_says_so(project: Project, tmp_path: Path) -> None:
+    clips = split_clips(project)["path"].tolist()[:6]
+    with serving(project.root, "--frontend", "whisper") as (url, _):
+        answers = [api(url, Path(path).read_bytes(), name=path).json() for path in clips]
+        string = digit_string(clips[:3], tmp_path / "string.wav")
+        said = api(url, string.read_bytes(), sequence="true", name=str(string)).json()
+        about = httpx.get(f"{url}api/model").json()
+    assert answers == cli_json(project, "--frontend", "whisper", *clips)
+    assert answers != cli_json(project, "--frontend", "mfcc", *clips)  # the probabilities differ at least
+    assert said == cli_json(project, "--frontend", "whisper", "--sequence", str(string))[0]
+    crossval = json.loads((project.root / "metrics" / "whisper" / "crossval.json").read_text())
+    assert about["frontend"] == "whisper" and about["runtime"] == "whisper"
+    assert about["leave_one_speaker_out"]["mean_accuracy"] == crossval["mean_accuracy"]
+    assert (
+        about["model_params"]["weight"]
+        == json.loads((project.root / "metrics/whisper/eval.json").read_text())["weight"]
+    )
+
+
 def test_serve_refuses_a_missing_or_stale_model_in_one_line(project: Project) -> None:
     missing = project.attempt(DIGITS, "serve", "--model", "nowhere")
     assert missing.returncode == 1
@@ -150,13 +170,16 @@ def test_serve_refuses_a_missing_or_stale_model_in_one_line(project: Project) ->
         keras_file.write_bytes(original)
 
 
-def test_serving_never_imports_tensorflow(project: Project) -> None:
+@pytest.mark.parametrize("frontend", ["mfcc", "whisper"])
+def test_serving_never_imports_tensorflow(project: Project, frontend: str) -> None:
     clip = split_clips(project)["path"].iloc[0]
     probe = (
         "import sys; from pathlib import Path; from fastapi.testclient import TestClient; "
         "from digits.params import PredictParams, ServeParams, load; "
         "from digits.serve import create_app, open_service; "
-        "app = create_app(open_service(Path('models'), load(ServeParams), load(PredictParams), Path('metrics'))); "
+        f"service = open_service(Path('models'), {frontend!r}, load(ServeParams), load(PredictParams), "
+        "Path('metrics')); "
+        "app = create_app(service); "
         f"r = TestClient(app).post('/api/predict', content=Path({clip!r}).read_bytes()); "
         "print(r.status_code, 'tensorflow' in sys.modules)"
     )
@@ -198,6 +221,7 @@ def test_the_page_hears_a_recorded_digit_a_file_and_a_digit_string(
         assert shown(driver) == str(digit), driver.find_element(By.ID, "status").text
         bars = driver.find_elements(By.CSS_SELECTOR, "#bars .bar")
         assert len(bars) == 10 and "top" in bars[digit].get_attribute("class")
+        assert driver.find_element(By.ID, "model").text.startswith("model: mfcc (")
         driver.save_screenshot(str(project.root / "metrics" / "serve-test.png"))
 
         path, label = others[0]

@@ -118,10 +118,13 @@ def test_the_zero_shot_scores_recognise_spoken_digits_and_do_not_depend_on_the_b
     np.testing.assert_allclose(alone[1][0], scores[3], atol=1e-5)
 
 
-def test_the_window_cuts_long_clips_and_counts_the_states_that_hear_each_clip() -> None:
-    audio, covered = windowed([np.ones(800, np.float32), np.ones(80_000, np.float32)], 8000, 48_000)
+def test_the_window_keeps_the_loudest_part_of_long_clips_and_counts_the_states_that_hear_each_clip() -> None:
+    late = np.zeros(80_000, np.float32)
+    late[60_000:64_000] = 1.0  # a "digit" after 7.5 s of silence, in a 3 s window
+    audio, covered = windowed([np.ones(800, np.float32), late], 8000, 48_000)
     assert audio.shape == (2, 48_000) and covered.tolist() == [5, 150]
     assert audio[0, :1600].all() and not audio[0, 1600:].any()
+    assert audio[1].sum() > 7000  # the digit (8,000 samples at 16 kHz, less the resampler's edges) is in
 
 
 def test_weight_zero_is_the_zero_shot_recogniser_and_ties_go_to_the_smaller_weight() -> None:

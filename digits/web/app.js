@@ -188,7 +188,7 @@ async function describeModel() {
   const about = await response.json();
   limits = about.limits;
   const loso = about.leave_one_speaker_out.mean_accuracy;
-  $("model").textContent = `model: ${about.model} (${about.input}, ${about.feature_params.frontend})` +
+  $("model").textContent = `model: ${about.frontend} (${about.model}, reads ${about.input})` +
     (loso ? `; leave-one-speaker-out accuracy ${loso.toFixed(3)}` : "") +
     (about.test_accuracy ? `; test split ${about.test_accuracy.toFixed(3)}` : "");
 }
