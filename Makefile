@@ -1,5 +1,6 @@
 # make run   - set up .venv and run the whole DVC pipeline on FSDD, then print a summary of the metrics
 # make test  - set up .venv, lint, and run the test suite
+# make check - lint and the quick tier (every test but the end-to-end pipeline runs): the edit loop
 # make bench - benchmarks (after make run): features stage speed and memory; augment and training
 #              throughput; predict latency, Keras vs ONNX, and its peak memory on a 1 GB file;
 #              hostile and non-digit inputs through predict and ingest (exit code, reason, time, memory);
@@ -15,7 +16,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # The synth stage's text-to-speech engines are Debian packages: installed here when missing and root.
 ENGINES := espeak-ng flite festival festvox-kallpc16k festvox-us-slt-hts
 
-.PHONY: setup engines run test lint bench clean
+.PHONY: setup engines run test check lint bench clean
 
 setup: $(READY) engines
 
@@ -47,6 +48,9 @@ lint: setup
 test: lint
 	$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+check: lint
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(READY)
 	$(BIN)/python -m benchmarks.features run

@@ -27,6 +27,7 @@ import pandas as pd
 import typer
 from threadpoolctl import threadpool_limits
 
+from benchmarks.scale import sized
 from digits import embedding
 from digits.audio import read_clips
 from digits.frontend import FeatureParams, extract_views
@@ -34,8 +35,8 @@ from digits.params import FeaturesParams, FrontendParams, ModelParams, TrainPara
 from digits.pretrained import obtain
 
 DIGITS = str(Path(sys.executable).parent / "digits")
-COLD_RUNS = 5
-EPOCHS = 3
+COLD_RUNS = sized(5, 1)
+EPOCHS = sized(3, 1)
 
 
 def features_per_second(clips: list[tuple[np.ndarray, int]], p: FeatureParams) -> tuple[float, np.ndarray]:

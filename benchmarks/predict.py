@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from benchmarks.scale import sized
 from digits.audio import CANONICAL_HEADER
 from digits.params import PredictParams, load
 from digits.predict import load as load_audio
@@ -29,7 +30,8 @@ from digits.recognise import recognise
 from digits.runtime import open_model
 
 DIGITS = str(Path(sys.executable).parent / "digits")
-COLD_RUNS = 5
+COLD_RUNS = sized(5, 1)
+CLIPS = sized(300, 10)  # test-split clips
 SECONDS = load(PredictParams).min_seconds, load(PredictParams).max_seconds
 # The peak RSS of one child process (`digits predict ...`), in KiB, printed by a fresh Python.
 PEAK_RSS = (
@@ -102,7 +104,7 @@ def main() -> None:
     manifest = Path("data/manifest.parquet")
     if not manifest.is_file() or not Path("models/model.onnx").is_file():
         sys.exit("benchmark needs a trained, exported model: run `make run` (or `dvc pull`) first")
-    clips = pd.read_parquet(manifest).query("split == 'test'")["path"].head(300).tolist()
+    clips = pd.read_parquet(manifest).query("split == 'test'")["path"].head(CLIPS).tolist()
     print(f"digits predict, {len(clips)} test-split clips, median of {COLD_RUNS} cold runs")
     cold = {runtime: cold_seconds(runtime, clips[0]) for runtime in ("keras", "onnx")}
     warm = {runtime: warm_latency_ms(runtime, clips) for runtime in ("keras", "onnx")}
@@ -110,7 +112,7 @@ def main() -> None:
     rows = [
         ("cold `digits predict one.wav`, s", cold["keras"], cold["onnx"], cold["keras"] / cold["onnx"]),
         ("warm single clip end to end, ms", warm["keras"], warm["onnx"], warm["keras"] / warm["onnx"]),
-        ("batch of 300 clips, clips/s", batch["keras"], batch["onnx"], batch["onnx"] / batch["keras"]),
+        (f"batch of {len(clips)} clips, clips/s", batch["keras"], batch["onnx"], batch["onnx"] / batch["keras"]),
     ]
     print(f"{'':36}{'keras':>10}{'onnx':>10}{'onnx speed-up':>15}")
     for name, keras, onnx, speedup in rows:

@@ -26,13 +26,14 @@ import pandas as pd
 import psutil
 import soundfile as sf
 
+from benchmarks.scale import sized
 from digits.params import ServeParams, load
 from tests.server import DIGITS, serving
 
 CLIENTS = 32
-SECONDS = 20.0
-WARM_UP = 5.0
-COLD_RUNS = 3
+SECONDS = sized(20.0, 1.0)
+WARM_UP = sized(5.0, 0.5)
+COLD_RUNS = sized(3, 1)
 
 
 def wav_bytes(y: np.ndarray, sr: int = 8000, subtype: str = "PCM_16") -> bytes:

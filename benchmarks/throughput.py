@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from benchmarks.scale import sized
 from digits.augmentation import augment
 from digits.engines import cores
 from digits.models import build
@@ -27,8 +28,8 @@ from digits.params import AugmentParams, ModelParams, TrainParams, load
 from digits.table import feature_params
 from digits.training import Batches, load_inputs, one_thread
 
-CLIPS = 400  # manifest rows augmented (x augment.copies copies)
-EXAMPLES = 12_800  # training examples per epoch
+CLIPS = sized(400, 20)  # manifest rows augmented (x augment.copies copies)
+EXAMPLES = sized(12_800, 256)  # training examples per epoch
 
 
 def augment_rate(manifest: Path, workers: int, p: AugmentParams) -> float:

@@ -23,6 +23,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from benchmarks.scale import sized
 from digits.engines import cores, featurise
 from digits.frontend import FeatureParams
 from digits.params import FeaturesParams, WhisperFeaturesParams, load
@@ -30,7 +31,7 @@ from digits.whisper import WhisperParams
 from digits.whisper_table import featurise as whisper_featurise
 
 DIGITS = str(Path(sys.executable).parent / "digits")
-COLD_RUNS = 5
+COLD_RUNS = sized(5, 1)
 WHISPER_DIR = Path("models/whisper/tiny.en")
 
 

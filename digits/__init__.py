@@ -1,5 +1,6 @@
 """Spoken-digit recognition: the library behind the DVC pipeline's stages and the `digits` command."""
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from digits.logs import filter_native_logs, quiet_tensorflow
 
-__all__ = ["DigitsError", "escape", "filter_native_logs", "replacing_dir", "replacing_file"]
+__all__ = ["DigitsError", "escape", "filter_native_logs", "replacing_dir", "replacing_file", "write_json"]
 
 CONTROL = {i: f"\\x{i:02x}" for i in [*range(32), *range(127, 160)]} | {9: "\\t", 10: "\\n", 13: "\\r", 92: "\\\\"}
 
@@ -51,6 +52,13 @@ def replacing_file(dest: Path) -> Iterator[Path]:
         os.replace(partial, dest)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def write_json(dest: Path, found: object) -> None:
+    """Write `found` as indented JSON to `dest` (its folder made), replacing it only once all of it is written."""
+    text = json.dumps(found, indent=2) + "\n"  # before the file is touched: a value JSON cannot hold changes nothing
+    with replacing_file(dest) as partial:
+        partial.write_text(text)
 
 
 quiet_tensorflow()

@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from digits import DigitsError
-from digits.frontend import resample, to_mono
+from digits.dsp import resample, to_mono
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg"})
 SAMPLE_RATES = (1_000, 768_000)  # sample rates a header may claim, Hz

@@ -21,11 +21,12 @@ from tqdm import tqdm
 
 from digits import replacing_dir
 from digits.audio import read_clips
+from digits.columns import KEYS
 from digits.engines import cores, start_worker
 from digits.frontend import FeatureParams, extract_batch
 from digits.params import AugmentParams
 from digits.perturb import VOCODER_FFT, perturb, vocoder_spectrum
-from digits.table import KEYS, features_table, write_features
+from digits.table import features_table, write_features
 
 SHARED: dict = {}  # what every part reads (clips, their audio, the babble pools): set before the workers fork
 

@@ -21,8 +21,9 @@ from tqdm import tqdm
 
 from digits import embedding, replacing_dir
 from digits.audio import read_clip
+from digits.columns import KEYS
 from digits.frontend import FeatureParams, extract_views
-from digits.table import KEYS, ORDER, features_table, write_features
+from digits.table import ORDER, features_table, write_features
 
 Task = tuple[pa.Table, Path]
 

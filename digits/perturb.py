@@ -16,7 +16,7 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
-from digits.frontend import resample
+from digits.dsp import resample
 from digits.params import AugmentParams, SpecAugmentParams
 
 

@@ -12,7 +12,8 @@ import pandas as pd
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from digits.audio import read_audio
-from digits.frontend import FeatureParams, log_mel, mfcc, normalise, resample, to_mono, trim_silence
+from digits.dsp import resample, to_mono
+from digits.frontend import FeatureParams, log_mel, mfcc, normalise, trim_silence
 
 
 def confusion_figure(actual: np.ndarray, predicted: np.ndarray, dest: Path) -> None:

@@ -16,7 +16,8 @@ import numpy as np
 
 from digits import DigitsError
 from digits.audio import AUDIO_EXTENSIONS, AudioError, TooLong, decode, open_regular, read_stdin
-from digits.frontend import FeatureParams, extract, select_input, to_mono
+from digits.dsp import to_mono
+from digits.frontend import FeatureParams, extract, select_input
 from digits.openset import refusal
 from digits.recognise import Model, recognise
 from digits.segment import PauseParams, split_at_pauses

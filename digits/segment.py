@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digits.frontend import frames
+from digits.dsp import frames
 
 
 @dataclass(frozen=True)

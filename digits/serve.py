@@ -19,7 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from digits import DigitsError
 from digits.audio import AudioError
-from digits.frontend import FeatureParams, log_mel, resample, trim_bounds
+from digits.batching import SharedBatches
+from digits.dsp import resample
+from digits.frontend import FeatureParams, log_mel, trim_bounds
 from digits.params import PredictParams, ServeParams
 from digits.predict import Prediction, load, open_recogniser, prediction
 from digits.runtime import (
@@ -33,10 +35,10 @@ from digits.runtime import (
     with_front_end,
 )
 from digits.segment import PauseParams
-from digits.whisper_head import WhisperModel
 
 WEB = Path(__file__).parent / "web"  # the page and its scripts: no asset comes from the internet
 THREADS = 1  # ONNX Runtime threads per request: requests run side by side, one each is faster than sharing
+BATCH = 32  # the most clips of concurrent requests Whisper runs at once (as whisper_features.batch_size)
 COLUMNS = 600  # the page's pictures of a recording are at most this many columns wide
 
 
@@ -44,7 +46,7 @@ COLUMNS = 600  # the page's pictures of a recording are at most this many column
 class Service:
     """What the server answers with: the exported model and its detector, and the settings of `digits predict`."""
 
-    model: OnnxModel | WhisperModel
+    model: OnnxModel | SharedBatches
     detector: OnnxModel | None
     picture_params: FeatureParams  # the spectrogram the page draws: the MFCC model's (or its detector's) params
     seconds: tuple[float, float]  # shortest and longest single digit
@@ -84,8 +86,9 @@ def open_service(model_dir: Path, frontend: str, params: ServeParams, predict: P
     if frontend == "mfcc":
         model = with_front_end(mfcc, model_dir)
         detector = open_detector(model_dir, model, THREADS)
-    else:  # CTranslate2 on every core: requests take turns, each as fast as it can be
-        model, detector = open_recogniser(model_dir, frontend, threads=0)
+    else:  # CTranslate2 on every core, on the clips of all the requests waiting at once
+        whisper, detector = open_recogniser(model_dir, frontend, threads=0)
+        model = SharedBatches(whisper, BATCH)
     return Service(
         model=model,
         detector=detector,
@@ -113,7 +116,7 @@ def read_metric(path: Path) -> dict:
 
 
 def describe(
-    model_dir: Path, frontend: str, model: OnnxModel | WhisperModel, detector: OnnxModel | None, metrics: Path
+    model_dir: Path, frontend: str, model: OnnxModel | SharedBatches, detector: OnnxModel | None, metrics: Path
 ) -> dict:
     """GET /api/model: which model, what it reads, its params and its scores from `metrics/` (`metrics/whisper/`
     for the Whisper recogniser)."""

@@ -69,8 +69,8 @@ def open_set(openset: dict) -> list[str]:
 
 
 def side_by_side(metrics: Path, crossval: dict, scores: dict) -> list[str]:
-    """Columns zero-shot | Whisper | MFCC for voices never heard (each speaker too), the test split and the
-    synthetic voices alone -> real ones; none without `metrics/whisper/`."""
+    """Columns zero-shot | Whisper | MFCC for voices never heard (each speaker, and their digit strings), the test
+    split and the synthetic voices alone -> real ones; none without `metrics/whisper/`."""
     if not (metrics / "whisper").is_dir():
         return []
     loso, tested = read(metrics / "whisper" / "crossval.json"), read(metrics / "whisper" / "eval.json")
@@ -90,6 +90,9 @@ def side_by_side(metrics: Path, crossval: dict, scores: dict) -> list[str]:
     for speaker, fold in loso["folds"].items():
         mfcc = crossval["folds"].get(speaker, {}).get("accuracy")
         lines.append(row(f"  {speaker}", fold["zero_shot"], fold["accuracy"], mfcc))
+    if loso.get("strings"):
+        strings = crossval.get("strings", {}).get("mean_string_accuracy")
+        lines.append(row("digit strings of 5, read whole", None, loso["strings"]["mean_string_accuracy"], strings))
     lines.append(row("test split", tested["zero_shot_accuracy"], tested["accuracy"], scores["accuracy"]))
     synth_alone = loso.get("cross_corpus", {}).get("training_only_to_real")
     if synth_alone:

@@ -21,7 +21,7 @@ import numpy as np
 import soundfile as sf
 
 from digits import DigitsError
-from digits.frontend import resample, to_mono
+from digits.dsp import resample, to_mono
 from digits.params import SynthParams
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

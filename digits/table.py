@@ -14,17 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from digits import DigitsError
+from digits.columns import fixed_lists
 from digits.frontend import FeatureParams
 
 META_KEY = b"digits.feature_params"
-KEYS = ["path", "corpus", "training_only", "label", "speaker", "take", "split"]
 ORDER = "manifest_row"  # a clip's position in the manifest
-
-
-def fixed_lists(values: np.ndarray) -> pa.FixedSizeListArray:
-    """Arrow column of the rows of `values` `(n, ...)`, each flattened row-major to a float32 vector."""
-    flat = values.reshape(len(values), -1)
-    return pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel(), pa.float32()), flat.shape[1])
 
 
 def features_table(clips: pa.Table, matrices: np.ndarray, summaries: np.ndarray, p: FeatureParams) -> pa.Table:

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from digits import DigitsError
-from digits.frontend import hann, mel_filterbank, resample
+from digits.dsp import hann, mel_filterbank, resample
 
 SAMPLE_RATE = 16_000
 N_FFT = 400  # 25 ms windows

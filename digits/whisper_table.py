@@ -15,10 +15,10 @@ from tqdm import tqdm
 
 from digits import DigitsError, replacing_dir
 from digits.audio import read_clip
-from digits.frontend import to_mono
+from digits.columns import KEYS, fixed_lists
+from digits.dsp import to_mono
 from digits.params import AugmentParams
 from digits.perturb import add_random_noise
-from digits.table import KEYS, fixed_lists
 from digits.whisper import WIDTH, Whisper, WhisperParams
 
 META_KEY = b"digits.whisper_params"

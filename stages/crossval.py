@@ -17,13 +17,12 @@ training set. With `crossval.cross_corpus`, one more model is trained on the tra
 alone and scored on every clip of the others (`cross_corpus`: synthetic voices -> real ones).
 """
 
-import json
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from digits import stage
+from digits import stage, write_json
 from digits.engines import cores
 from digits.folds import train_folds
 from digits.params import CrossvalParams, ModelParams, PredictParams, TrainParams
@@ -81,7 +80,7 @@ def run(
         )
     for dest in (crossval_json, predictions, timing):
         dest.parent.mkdir(parents=True, exist_ok=True)
-    crossval_json.write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(crossval_json, summary)
     columns = ["fold", "path", "actual", "predicted"]
     pd.concat([results[name].predictions.assign(fold=name) for name in speakers])[columns].to_csv(
         predictions, index=False
@@ -94,7 +93,7 @@ def run(
         "threads_per_worker": max(fold.threads for fold in results.values()),
         "stage_seconds": round(time.perf_counter() - stage_started, 1),
     }
-    timing.write_text(json.dumps(wall, indent=2) + "\n")
+    write_json(timing, wall)
     print(
         f"leave-one-speaker-out ({len(folds)} speakers): accuracy {summary['mean_accuracy']:.4f} "
         f"± {summary['std_accuracy']:.4f}, macro F1 {summary['mean_macro_f1']:.4f}"

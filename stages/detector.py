@@ -11,13 +11,12 @@ split's digits against the test non-digits (others again). Every clip of every c
 the ones refused are listed in `refused.csv`, and counted per corpus and split in `openset.json`.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from digits import DigitsError, stage
+from digits import DigitsError, stage, write_json
 from digits.audio import read_clips
 from digits.export import export_checked
 from digits.frontend import extract_views
@@ -122,7 +121,7 @@ def run(
     print(export_checked(model, meta, x, detector))
     for dest in (openset_json, refused_csv):
         dest.parent.mkdir(parents=True, exist_ok=True)
-    openset_json.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(openset_json, report)
     pd.DataFrame(table).to_csv(refused_csv, index=False)
     print(
         f"threshold {threshold:.4f} (val: {report['val']['false_refusal_rate']:.2%} of digits refused, "

@@ -7,12 +7,11 @@ Writes the accuracy and macro/weighted and per-class precision, recall and F1; t
 `dvc plots`' confusion matrix); scikit-learn's report and a confusion-matrix picture.
 """
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from digits import DigitsError, stage
+from digits import DigitsError, stage, write_json
 from digits.frontend import select_input
 from digits.plots import confusion_figure
 from digits.recognise import recognise
@@ -35,7 +34,7 @@ def run(features: Path, models: Path, eval_json: Path, predictions: Path, report
     predicted = combined.argmax(axis=1)
     for dest in (eval_json, predictions, report, confusion):
         dest.parent.mkdir(parents=True, exist_ok=True)
-    eval_json.write_text(json.dumps(scores(actual, predicted), indent=2) + "\n")
+    write_json(eval_json, scores(actual, predicted))
     pd.DataFrame({"path": keys["path"][test], "actual": actual, "predicted": predicted}).to_csv(
         predictions, index=False
     )

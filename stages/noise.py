@@ -10,13 +10,12 @@ draws (their standard deviation goes to `draw_std`): one draw of babble moves it
 Seeded, so the figures are reproducible.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from digits import DigitsError, stage
+from digits import DigitsError, stage, write_json
 from digits.audio import read_clips
 from digits.frontend import FeatureParams, extract_views, select_input
 from digits.noisy import in_noise, noise_lines
@@ -44,8 +43,7 @@ def run(p: NoiseParams, manifest: Path, models: Path, noise_json: Path) -> None:
         return {"accuracy": round(float(np.mean(recognise(model, x)[0].argmax(axis=1) == labels)), 6)}
 
     scores = in_noise(audio, pool, p.kinds, p.snr_db, p.draws, p.talkers, rng, accuracy)["accuracy"]
-    noise_json.parent.mkdir(parents=True, exist_ok=True)
-    noise_json.write_text(json.dumps(scores, indent=2) + "\n")
+    write_json(noise_json, scores)
     print(noise_lines(scores, p.kinds, p.snr_db))
 
 

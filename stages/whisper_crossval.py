@@ -10,10 +10,9 @@ fold's recogniser also reads `crossval.strings` digit strings of the speaker (as
 on every clip of the other side.
 """
 
-import json
 from pathlib import Path
 
-from digits import stage
+from digits import stage, write_json
 from digits.params import CrossvalParams, PredictParams, WhisperFeaturesParams, WhisperHeadParams
 from digits.scoring import held_out_speakers, strings_summary
 from digits.segment import PauseParams
@@ -46,8 +45,7 @@ def run(
         found["strings"] = strings_summary(found["folds"])
     if cv.cross_corpus:  # with the weight the shipped model would choose on these folds
         found["cross_corpus"] = cross_corpus_scores(keys, states, scores, p.c, found["weight"], copies)
-    scores_json.parent.mkdir(parents=True, exist_ok=True)
-    scores_json.write_text(json.dumps(found, indent=2) + "\n")
+    write_json(scores_json, found)
     print(
         f"leave-one-speaker-out: {found['mean_accuracy']:.4f} (zero-shot {found['mean_zero_shot']:.4f}, "
         f"head alone {found['mean_head']:.4f})"

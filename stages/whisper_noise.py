@@ -7,13 +7,12 @@ The noises of stage `noise` (its kinds, babble pool, talkers and seed), mixed at
 at `whisper_noise.snr_db` over `whisper_noise.draws` draws: Whisper costs about 50 times MFCC's time a clip.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from digits import DigitsError, stage
+from digits import DigitsError, stage, write_json
 from digits.audio import read_clips
 from digits.noisy import in_noise, noise_lines
 from digits.params import NoiseParams, WhisperNoiseParams
@@ -43,8 +42,7 @@ def run(p: WhisperNoiseParams, noise: NoiseParams, manifest: Path, model: Path, 
         return {name: round(float(np.mean(hits)), 6) for name, hits in right.items()}
 
     scores = in_noise(audio, pool, noise.kinds, p.snr_db, p.draws, noise.talkers, rng, accuracy)
-    noise_json.parent.mkdir(parents=True, exist_ok=True)
-    noise_json.write_text(json.dumps(scores, indent=2) + "\n")
+    write_json(noise_json, scores)
     for name, found in scores.items():
         print(f"{name}: {noise_lines(found, noise.kinds, p.snr_db)}")
 

@@ -8,10 +8,9 @@ weight is the one of `whisper_head.weights` that does best on the training speak
 (each speaker scored by a head trained without it), never on the test split.
 """
 
-import json
 from pathlib import Path
 
-from digits import stage
+from digits import stage, write_json
 from digits.params import WhisperHeadParams
 from digits.scoring import held_out_speakers, scores
 from digits.whisper_head import accuracy, choose_weight, combine, copies_of, fit_with, head_rows, out_of_fold, save
@@ -45,8 +44,7 @@ def run(p: WhisperHeadParams, features: Path, augmented: Path, model: Path, eval
         "head_accuracy": accuracy(head.log_proba(states[test]), labels[test]),
         "weight": weight,
     }
-    eval_json.parent.mkdir(parents=True, exist_ok=True)
-    eval_json.write_text(json.dumps(found, indent=2) + "\n")
+    write_json(eval_json, found)
     print(f"weight {weight}; test split: {found['accuracy']:.4f} (zero-shot {found['zero_shot_accuracy']:.4f})")
 
 

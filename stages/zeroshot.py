@@ -9,7 +9,7 @@ held-out speakers of leave-one-speaker-out), and every clip of each corpus (the 
 import json
 from pathlib import Path
 
-from digits import stage
+from digits import stage, write_json
 from digits.whisper_head import accuracy, accuracy_by
 from digits.whisper_table import load
 
@@ -30,8 +30,7 @@ def run(features: Path, zeroshot: Path) -> None:
         "speakers": by_speaker,
         "corpora": corpora,
     }
-    zeroshot.parent.mkdir(parents=True, exist_ok=True)
-    zeroshot.write_text(json.dumps(found, indent=2) + "\n")
+    write_json(zeroshot, found)
     print(json.dumps(found))
 
 

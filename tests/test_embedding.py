@@ -22,6 +22,8 @@ from digits.pretrained import MEMBER, nothing_to_obtain, obtain
 from tests.conftest import PROJECT, Project, synthetic_project
 from tests.corpus import synth_clip
 
+pytestmark = pytest.mark.slow  # end-to-end: `make check` leaves it out
+
 PINNED = load(FrontendParams, PROJECT / "params.yaml")
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from digits.dsp import mel_filterbank, resample, to_mono
 from digits.frontend import (
     FeatureParams,
     delta,
@@ -16,12 +17,9 @@ from digits.frontend import (
     fix_frames,
     fixed_length,
     log_mel,
-    mel_filterbank,
     mfcc,
-    resample,
     resize_frames,
     summary_vector,
-    to_mono,
     trim_bounds,
     trim_silence,
 )

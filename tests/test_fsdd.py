@@ -18,7 +18,10 @@ from stages.features import run as run_features
 from tests.badfiles import make_bad_corpus
 from tests.conftest import ALL_STAGES, FSDD, Project, ingest_into, params_of, same_files, whisper_files
 
-pytestmark = pytest.mark.skipif(not FSDD.is_dir(), reason=f"no FSDD copy at {FSDD} (shared/ is not beside the project)")
+pytestmark = [
+    pytest.mark.slow,  # end-to-end: `make check` leaves it out
+    pytest.mark.skipif(not FSDD.is_dir(), reason=f"no FSDD copy at {FSDD} (shared/ is not beside the project)"),
+]
 DIGITS = str(Path(sys.executable).parent / "digits")
 
 

@@ -18,6 +18,8 @@ from tests.badfiles import make_hostile_corpus
 from tests.conftest import PROJECT, Project, ingest_into
 from tests.corpus import make_corpus
 
+pytestmark = pytest.mark.slow  # end-to-end: `make check` leaves it out
+
 DIGITS = str(Path(sys.executable).parent / "digits")
 GOOD = 40  # clips of the corpus the hostile files are mixed into
 

@@ -12,6 +12,8 @@ import yaml
 
 from tests.conftest import Project
 
+pytestmark = pytest.mark.slow  # end-to-end: `make check` leaves it out
+
 
 def metrics(project: Project) -> dict[str, str]:
     """Every `metrics/**/*.json` but the wall-clock timings, by path."""
@@ -109,3 +111,33 @@ def test_train_killed_while_writing_the_model_leaves_the_old_model_whole(project
     )
     assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
     assert keras_file.read_bytes() == before  # the old model, whole: never half a new one under its name
+
+
+# `stages.evaluate` run as DVC runs it, but dying (SIGKILL) half-way through the first file it writes: its metrics.
+DIES_WHILE_WRITING = """
+import os, pathlib, runpy, signal, sys
+
+def write_text(self, text, *args, **kwargs):
+    with open(self, "w") as file:
+        file.write(text[: len(text) // 2])
+    os.kill(os.getpid(), signal.SIGKILL)
+
+pathlib.Path.write_text = write_text
+sys.argv[0] = "stages.evaluate"
+runpy.run_module("stages.evaluate", run_name="__main__")
+"""
+
+
+def test_evaluate_killed_while_writing_its_metrics_leaves_the_old_ones_whole(project: Project) -> None:
+    eval_json = project.root / "metrics" / "eval.json"
+    before = eval_json.read_text()
+    outs = ["eval.json", "predictions.csv", "classification_report.txt", "confusion.png"]
+    result = subprocess.run(
+        [sys.executable, "-c", DIES_WHILE_WRITING, "data/features", "models", *(f"metrics/{out}" for out in outs)],
+        cwd=project.root,
+        capture_output=True,
+        timeout=600,
+    )
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
+    assert eval_json.read_text() == before  # never half a file under its name
+    assert (project.root / "metrics" / ".eval.partial.json").is_file()  # the kill came while writing it

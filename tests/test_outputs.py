@@ -1,9 +1,11 @@
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from digits import replacing_dir
+from digits import replacing_dir, write_json
 
 
 def test_a_failed_stage_leaves_the_old_output_and_no_partial(tmp_path: Path) -> None:
@@ -25,6 +27,23 @@ def test_a_finished_stage_replaces_the_output(tmp_path: Path) -> None:
         (partial / "new.parquet").write_text("new")
     assert [p.name for p in out.iterdir()] == ["new.parquet"]
     assert not (tmp_path / "features.partial").exists()
+
+
+def test_a_metrics_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
+    dest = tmp_path / "metrics" / "scores.json"
+    write_json(dest, {"accuracy": 0.5})
+    with pytest.raises(TypeError):
+        write_json(dest, {"accuracy": 0.9, "model": object()})  # fails part-way through
+    assert json.loads(dest.read_text()) == {"accuracy": 0.5} and list(dest.parent.iterdir()) == [dest]
+    write_json(dest, {"accuracy": 0.9})
+    assert json.loads(dest.read_text()) == {"accuracy": 0.9} and list(dest.parent.iterdir()) == [dest]
+
+
+def test_every_stage_writes_its_json_through_write_json_or_a_partial_folder() -> None:
+    stages = Path(__file__).parent.parent / "stages"
+    for path in stages.glob("*.py"):
+        direct = re.findall(r"(\w+)\.write_text\(json\.dumps", path.read_text())
+        assert set(direct) <= {"partial"}, f"{path.name} writes {direct} in place: use digits.write_json"
 
 
 def test_a_model_carrying_python_code_is_refused(tmp_path: Path) -> None:

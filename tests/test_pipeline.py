@@ -11,11 +11,13 @@ import pytest
 import soundfile as sf
 import yaml
 
+from digits.dsp import resample
 from digits.engines import cores
-from digits.frontend import resample
 from digits.negatives import NEAR_DIGITS
 from tests.conftest import ALL_STAGES, Project
 from tests.corpus import synth_clip
+
+pytestmark = pytest.mark.slow  # end-to-end: `make check` leaves it out
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ import yaml
 from tests.conftest import Project
 from tests.corpus import synth_clip
 
+pytestmark = pytest.mark.slow  # end-to-end: `make check` leaves it out
+
 OUTS = ["data/raw", "data/manifest.parquet", "data/rejects.parquet", "data/features", "data/augmented", "models"]
 
 

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.conftest import Project
 from tests.corpus import synth_clip
 from tests.server import CHROMEDRIVER, CHROMIUM, DIGITS, browser, serving
+
+pytestmark = pytest.mark.slow  # end-to-end: `make check` leaves it out
 
 HAS_BROWSER = bool(CHROMIUM and CHROMEDRIVER)
 needs_browser = pytest.mark.skipif(
@@ -141,10 +144,12 @@ def test_serve_on_whisper_answers_what_predict_prints_and_says_so(project: Proje
     clips = split_clips(project)["path"].tolist()[:6]
     with serving(project.root, "--frontend", "whisper") as (url, _):
         answers = [api(url, Path(path).read_bytes(), name=path).json() for path in clips]
+        with ThreadPoolExecutor(len(clips)) as pool:  # at once: they share Whisper's batches
+            together = list(pool.map(lambda path: api(url, Path(path).read_bytes(), name=path).json(), clips))
         string = digit_string(clips[:3], tmp_path / "string.wav")
         said = api(url, string.read_bytes(), sequence="true", name=str(string)).json()
         about = httpx.get(f"{url}api/model").json()
-    assert answers == cli_json(project, "--frontend", "whisper", *clips)
+    assert answers == together == cli_json(project, "--frontend", "whisper", *clips)
     assert answers != cli_json(project, "--frontend", "mfcc", *clips)  # the probabilities differ at least
     assert said == cli_json(project, "--frontend", "whisper", "--sequence", str(string))[0]
     crossval = json.loads((project.root / "metrics" / "whisper" / "crossval.json").read_text())

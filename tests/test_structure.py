@@ -83,8 +83,24 @@ def missing_deps(dvc_yaml: Path, root: Path = PROJECT) -> dict[str, list[str]]:
     return missing
 
 
+def extra_deps(dvc_yaml: Path, root: Path = PROJECT) -> dict[str, list[str]]:
+    """{stage: Python files among its deps that its code never imports}, for the stages that list any."""
+    extra = {}
+    for name, (module, deps) in stage_modules(dvc_yaml).items():
+        code = closure(module, root)
+        listed = [dep for dep in deps if dep.endswith(".py") and Path(dep) not in code]
+        if listed:
+            extra[name] = listed
+    return extra
+
+
 def test_every_stage_lists_the_code_it_runs() -> None:
     assert missing_deps(PROJECT / "dvc.yaml") == {}
+
+
+def test_no_stage_lists_code_it_does_not_run() -> None:
+    """An unused dep reruns a stage for nothing (the Whisper stages once reran on every edit of speech_embedding)."""
+    assert extra_deps(PROJECT / "dvc.yaml") == {}
 
 
 def test_a_removed_dep_is_caught(tmp_path: Path) -> None:
@@ -93,6 +109,9 @@ def test_a_removed_dep_is_caught(tmp_path: Path) -> None:
     dvc["stages"]["export"]["deps"].remove("digits/runtime.py")
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(dvc))
     assert missing_deps(tmp_path / "dvc.yaml") == {"export": ["digits/runtime.py"]}
+    dvc["stages"]["zeroshot"]["deps"].append("digits/serve.py")
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(dvc))
+    assert extra_deps(tmp_path / "dvc.yaml") == {"zeroshot": ["digits/serve.py"]}
 
 
 def test_every_corpus_ingest_reads_is_one_of_its_deps() -> None:

@@ -1,0 +1,40 @@
+"""`digits serve`'s shared batches: concurrent calls share a batch and each gets its own rows, or the error."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from digits.batching import SharedBatches
+
+
+class Slow:
+    """A recogniser whose every call takes 50 ms and whose scores say each clip's first sample."""
+
+    runtime, meta = "fake", {}
+
+    def log_proba(self, clips: list[np.ndarray], sample_rate: int) -> np.ndarray:
+        time.sleep(0.05)
+        if any(clip[0] < 0 for clip in clips):
+            raise ValueError("a negative clip")
+        return np.array([[clip[0], sample_rate, len(clips)] for clip in clips])
+
+
+def test_concurrent_calls_share_batches_and_each_gets_its_own_rows() -> None:
+    batched = SharedBatches(Slow(), max_clips=8)
+    calls = [([np.full(10, float(i)), np.full(10, i + 0.5)], 8000 if i % 4 else 16000) for i in range(24)]
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(lambda call: batched.log_proba(*call), calls))
+    for (clips, rate), answer in zip(calls, answers, strict=True):
+        assert answer[:, 0].tolist() == [clip[0] for clip in clips] and (answer[:, 1] == rate).all()
+    assert batched.clips == 48 and batched.batches < 24  # one batch a call would be 24
+    assert max(answer[0, 2] for answer in answers) > 2  # some batch held more than one call's clips
+    assert batched.runtime == "fake"
+
+
+def test_an_error_reaches_the_calls_of_its_batch_and_the_worker_goes_on() -> None:
+    batched = SharedBatches(Slow(), max_clips=8)
+    with pytest.raises(ValueError, match="a negative clip"):
+        batched.log_proba([np.full(10, -1.0)], 8000)
+    assert batched.log_proba([np.full(10, 3.0)], 8000)[0, 0] == 3.0
