@@ -45,12 +45,14 @@ lint: setup
 	$(BIN)/ruff check .
 
 # pytest exits 5 when it collects no tests: that is a failure here, not a pass.
+# Test modules run side by side, one per core (pytest-xdist; a module's fixtures are built once, in its worker).
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest; rc=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 check: lint
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(READY)
 	$(BIN)/python -m benchmarks.features run

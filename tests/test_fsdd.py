@@ -113,17 +113,19 @@ WORD_VOICES = {"espeak-ng": 30, "flite": 6, "festival": 4}
 @pytest.fixture(scope="module")
 def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
     """The default recipe run on FSDD, to keep CI short with 30 synthetic voices saying each digit once (`make
-    run`: 250, twice), leave-one-speaker-out on one speaker only (`make run`: all six), 200 signals of each kind
-    and 40 word voices saying 20 words (`make run`: 500, 240, 40) and 10 epochs of the detector (20), one noisy
-    copy per clip for the Whisper head (2) and Whisper in noise at 0 dB once (10 and 0 dB, twice); (project,
-    dvc repro output)."""
+    run`: 250, twice), 3 augmented copies of each clip (8), leave-one-speaker-out on one speaker only (`make run`:
+    all six), 200 signals of each kind and 40 word voices saying 20 words (`make run`: 500, 240, 40) and 10 epochs
+    of the detector (20), one noisy copy per clip for the Whisper head (2) and both models in noise at 0 dB once
+    (MFCC: 20, 10, 5 and 0 dB, five times; Whisper: 10 and 0 dB, twice); (project, dvc repro output)."""
     project = Project(tmp_path_factory.mktemp("fsdd") / "project")
     project.set_params(
         fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"},
         synth={"voices": {"espeak-ng": 20, "flite": 5, "festival": 5}, "takes": 1},
         crossval={"speakers": ["fsdd/nicolas"]},
         negatives={"clips": 200, "val_clips": 80, "test_clips": 80, "voices": WORD_VOICES, "words_per_voice": 20},
+        augment={"copies": 3},
         detector={"epochs": 10},
+        noise={"draws": 1, "snr_db": [0]},
         whisper_model={"model_dir": str(whisper_files())},
         whisper_noise={"draws": 1, "snr_db": [0]},
         whisper_augment={"copies": 1},
