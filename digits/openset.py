@@ -10,6 +10,7 @@ Light: numpy only, so that `digits predict` stays quick to start.
 import numpy as np
 
 DIGITS = [str(d) for d in range(10)]  # the detector's first ten classes
+SIGNALS = ("noise", "tone", "dc", "chirp", "clicks", "music")  # its classes of sounds that are not speech
 SOUNDS_LIKE = {
     "noise": "it sounds like noise",
     "tone": "it sounds like a steady tone or hum",
@@ -29,9 +30,17 @@ def choose_threshold(digit_scores: np.ndarray, max_false_refusals: float) -> flo
     return float(scores[allowed]) if len(scores) else 0.0
 
 
-def digit_score(probabilities: np.ndarray) -> np.ndarray:
-    """How likely each clip is a digit at all: the sum of the detector's ten digit probabilities `(..., classes)`."""
-    return probabilities[..., : len(DIGITS)].sum(axis=-1)
+def signal_classes(labels: list[str]) -> list[int]:
+    """The indices of the signal classes (`SIGNALS`) among the detector's class `labels`."""
+    return [i for i, label in enumerate(labels) if label in SIGNALS]
+
+
+def digit_score(probabilities: np.ndarray, signals: list[int]) -> np.ndarray:
+    """How likely each clip is a digit at all, from the detector's class probabilities `(..., classes)`: the sum
+    of its ten digit probabilities, or 0 where its most likely class is one of `signals` (class indices: sounds
+    that are not speech, which on FSDD are never a digit's most likely class; [] turns that rule off)."""
+    total = probabilities[..., : len(DIGITS)].sum(axis=-1)
+    return np.where(np.isin(probabilities.argmax(axis=-1), signals), 0.0, total)
 
 
 def sounds_like(probabilities: np.ndarray, labels: list[str]) -> list[str]:
@@ -39,10 +48,10 @@ def sounds_like(probabilities: np.ndarray, labels: list[str]) -> list[str]:
     return [labels[len(DIGITS) + int(i)] for i in np.argmax(probabilities[:, len(DIGITS) :], axis=1)]
 
 
-def refusal(probabilities: np.ndarray, labels: list[str], threshold: float) -> str | None:
+def refusal(probabilities: np.ndarray, labels: list[str], threshold: float, signals: list[int]) -> str | None:
     """Why no digit is heard in a clip (`it sounds like noise (digit score 0.012)`), or None to accept it, from the
-    detector's class `probabilities` (`labels`)."""
-    score = float(digit_score(probabilities))
+    detector's class `probabilities` (`labels`; `signals`: see `digit_score`)."""
+    score = float(digit_score(probabilities, signals))
     if score >= threshold:
         return None
     kind = sounds_like(probabilities[None], labels)[0]

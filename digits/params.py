@@ -300,6 +300,8 @@ class DetectorParams(Section):
     batch_size: Positive
     learning_rate: Annotated[float, Field(gt=0, le=1)]
     max_false_refusals: Annotated[float, Field(ge=0, lt=1)]
+    folds: Annotated[int, Field(ge=2)]
+    refuse_signals: bool
     seed: Count
 
 

@@ -94,14 +94,17 @@ def model_input(model: Model, y: np.ndarray, sr: int) -> np.ndarray:
     return select_input(model.meta["input"], *clip_features(model, y, sr))
 
 
-def heard(detector: Model | None, matrices: np.ndarray, summaries: np.ndarray) -> list[str | None]:
+def heard(detector: Model | None, matrices: np.ndarray, summaries: np.ndarray, parts: bool = False) -> list[str | None]:
     """For each clip given as the features of its views (`(n, views, n_mfcc, frames)`, `(n, views, d)`): why no
-    digit was heard in it, or None (always None without a `detector`)."""
+    digit was heard in it, or None (always None without a `detector`). `parts`: the clips are parts of a digit
+    string, judged at the detector's threshold for those (`sequence_threshold`, where it has one)."""
     if detector is None:
         return [None] * len(matrices)
-    labels, threshold = detector.meta["labels"], detector.meta["threshold"]
+    labels, threshold, signals = detector.meta["labels"], detector.meta["threshold"], detector.meta.get("signals", [])
+    if parts:
+        threshold = detector.meta.get("sequence_threshold", threshold)
     views = select_input(detector.meta["input"], matrices, summaries)
-    return [refusal(row, labels, threshold) for row in recognise(detector, views)[0]]
+    return [refusal(row, labels, threshold, signals) for row in recognise(detector, views)[0]]
 
 
 def predict(
@@ -139,9 +142,10 @@ def features_of(feature_params: dict, clips: list[np.ndarray], sr: int) -> tuple
 
 
 def recognised(
-    model: Model, detector: Model | None, clips: list[np.ndarray], sr: int
+    model: Model, detector: Model | None, clips: list[np.ndarray], sr: int, parts: bool = False
 ) -> tuple[np.ndarray, list[str | None]]:
-    """(class probabilities `(n, 10)`, why no digit was heard or None) of mono clips at `sr` Hz.
+    """(class probabilities `(n, 10)`, why no digit was heard or None) of mono clips at `sr` Hz (`parts` of a
+    digit string: see `heard`).
 
     A Whisper model (`runtime` "whisper") reads the audio itself; the detector always reads MFCC features
     of its own params (those of an MFCC model: computed once for both).
@@ -152,7 +156,7 @@ def recognised(
     else:
         found = features_of(model.meta["feature_params"], clips, sr)
         probabilities, _ = recognise(model, select_input(model.meta["input"], *found))
-    return probabilities, heard(detector, *found) if found is not None else [None] * len(clips)
+    return probabilities, heard(detector, *found, parts) if found is not None else [None] * len(clips)
 
 
 def predict_one(
@@ -179,7 +183,7 @@ def predict_one(
     parts = split_at_pauses(y, sr, sequence)
     if not parts:
         raise AudioError("no speech found")
-    rows, refusals = recognised(model, detector, [y[start:end] for start, end in parts], sr)
+    rows, refusals = recognised(model, detector, [y[start:end] for start, end in parts], sr, parts=True)
     segments = [
         {"start": round(start / sr, 3), "end": round(end / sr, 3), **({"no_digit": no} if no else scored(row))}
         for (start, end), row, no in zip(parts, rows, refusals, strict=True)

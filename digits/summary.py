@@ -59,8 +59,11 @@ def open_set(openset: dict) -> list[str]:
     kinds = "  ".join(f"{kind}={rate:.3f}" for kind, rate in openset["test_false_accept_rate_by_kind"].items())
     counts = openset["corpus_clips_refused"].items()
     refused = ", ".join(f"{name}={count.replace(' of ', '/')}" for name, count in counts)
+    new = openset["new_voices"]
     return [
-        f"  open-set test: {test['false_refusals']} of {test['digits']} test-split digits refused "
+        f"  new voices (scored out of fold): {new['refused']} of {new['clips']} digits refused "
+        f"({new['mean_refused']:.2%} a voice)",
+        f"  open-set test: {test['false_refusals']} of {test['digits']} digits refused "
         f"({test['false_refusal_rate']:.2%}), {test['false_accepts']} of {test['non_digits']} non-digits accepted "
         f"({test['false_accept_rate']:.2%})",
         *textwrap.wrap(f"accepted, by kind: {kinds}", WIDTH, initial_indent="  ", subsequent_indent="  "),

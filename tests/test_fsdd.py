@@ -114,9 +114,10 @@ WORD_VOICES = {"espeak-ng": 30, "flite": 6, "festival": 4}
 def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
     """The default recipe run on FSDD, to keep CI short with 30 synthetic voices saying each digit once (`make
     run`: 250, twice), 3 augmented copies of each clip (8), leave-one-speaker-out on one speaker only (`make run`:
-    all six), 200 signals of each kind and 40 word voices saying 20 words (`make run`: 500, 240, 40) and 10 epochs
-    of the detector (20), one noisy copy per clip for the Whisper head (2) and both models in noise at 0 dB once
-    (MFCC: 20, 10, 5 and 0 dB, five times; Whisper: 10 and 0 dB, twice); (project, dvc repro output)."""
+    all six), 200 signals of each kind and 40 word voices saying 20 words (`make run`: 500, 240, 40), 10 epochs of
+    the detector and 2 folds of voices for its threshold (20, 3), one noisy copy per clip for the Whisper head (2)
+    and both models in noise at 0 dB once (MFCC: 20, 10, 5 and 0 dB, five times; Whisper: 10 and 0 dB, twice);
+    (project, dvc repro output)."""
     project = Project(tmp_path_factory.mktemp("fsdd") / "project")
     project.set_params(
         fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"},
@@ -124,7 +125,7 @@ def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
         crossval={"speakers": ["fsdd/nicolas"]},
         negatives={"clips": 200, "val_clips": 80, "test_clips": 80, "voices": WORD_VOICES, "words_per_voice": 20},
         augment={"copies": 3},
-        detector={"epochs": 10},
+        detector={"epochs": 10, "folds": 2},
         noise={"draws": 1, "snr_db": [0]},
         whisper_model={"model_dir": str(whisper_files())},
         whisper_noise={"draws": 1, "snr_db": [0]},
@@ -177,6 +178,8 @@ def test_pipeline_on_fsdd_random_split(
     assert openset["test"]["digits"] == 600 and openset["test"]["non_digits"] == 6 * 80 + 10 * 20
     assert openset["test"]["false_refusal_rate"] <= 0.03 and openset["test"]["false_accept_rate"] <= 0.1
     assert openset["test_false_accept_rate_by_kind"]["noise"] <= 0.05
+    new = openset["new_voices"]
+    assert len(new["refused_by_voice"]) == 6 and new["clips"] == 2400 and new["refused"] <= 0.02 * 2400
 
     # The Dask engine (a LocalCluster of 2 worker processes) writes the very files the local engine wrote.
     monkeypatch.chdir(root)  # the manifest's paths are relative to the project

@@ -17,7 +17,7 @@ from digits.negatives import (
     write_signals,
     write_words,
 )
-from digits.openset import SOUNDS_LIKE, choose_threshold, digit_score, error_rates, refusal
+from digits.openset import SOUNDS_LIKE, choose_threshold, digit_score, error_rates, refusal, signal_classes
 from digits.params import NegativesParams, SynthParams
 from digits.predict import heard
 from digits.synth import WORDS
@@ -113,10 +113,16 @@ def test_the_threshold_refuses_at_most_the_share_asked() -> None:
 def test_a_clip_is_refused_with_the_kind_it_sounds_like() -> None:
     labels = [*map(str, range(10)), *KINDS]
     probabilities = np.zeros(len(labels))
-    probabilities[3], probabilities[10 + KINDS.index("tone")] = 0.2, 0.8
-    assert digit_score(probabilities) == pytest.approx(0.2)
-    assert refusal(probabilities, labels, 0.5) == "it sounds like a steady tone or hum (digit score 0.200)"
-    assert refusal(probabilities, labels, 0.2) is None
+    probabilities[3], probabilities[10 + KINDS.index("tone")] = 0.3, 0.4
+    probabilities[10 + KINDS.index("word")] = 0.3
+    signals = signal_classes(labels)
+    assert digit_score(probabilities, signals) == 0  # most like a tone: no digit, whatever the threshold
+    assert refusal(probabilities, labels, 0.01, signals) == "it sounds like a steady tone or hum (digit score 0.000)"
+    assert refusal(probabilities, labels, 0.3, []) is None  # detector.refuse_signals: false
+    probabilities[3], probabilities[10 + KINDS.index("word")] = 0.6, 0.0
+    assert digit_score(probabilities, signals) == pytest.approx(0.6)
+    assert refusal(probabilities, labels, 0.7, signals) == "it sounds like a steady tone or hum (digit score 0.600)"
+    assert refusal(probabilities, labels, 0.6, signals) is None
 
 
 class LoudIsNoise:
@@ -139,3 +145,20 @@ def test_the_detector_reads_its_own_input_and_gets_no_say_without_one() -> None:
     summaries = np.zeros((2, 3, 140), np.float32)  # what an mlp recogniser would read
     assert heard(LoudIsNoise(), matrices, summaries) == ["it sounds like noise (digit score 0.000)", None]
     assert heard(None, matrices, summaries) == [None, None]
+
+
+def test_parts_of_a_digit_string_are_judged_at_their_own_threshold() -> None:
+    """A clip whose digit score is 0.7 passes a detector whose threshold is 0.8 only as a part of a digit string,
+    when the string's threshold (chosen on the parts `--sequence` cuts from new voices' strings) is lower."""
+    detector = LoudIsNoise()
+    detector.probabilities = lambda x: (
+        np.tile(np.eye(len(detector.meta["labels"]))[3] * 0.7, (len(x), 1))
+        + np.eye(len(detector.meta["labels"]))[10 + KINDS.index("word")] * 0.3
+    )
+    detector.meta.update(threshold=0.8, sequence_threshold=0.6)
+    matrices, summaries = -np.ones((1, 3, 20, 32), np.float32), np.zeros((1, 3, 140), np.float32)
+    refused = "it sounds like a word that is not a digit (digit score 0.700)"
+    assert heard(detector, matrices, summaries) == [refused]
+    assert heard(detector, matrices, summaries, parts=True) == [None]
+    del detector.meta["sequence_threshold"]  # a detector from before: its one threshold for both
+    assert heard(detector, matrices, summaries, parts=True) == [refused]
