@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -28,9 +29,9 @@ import typer
 from threadpoolctl import threadpool_limits
 
 from benchmarks.scale import sized
-from digits import embedding
 from digits.audio import read_clips
-from digits.frontend import FeatureParams, extract_views
+from digits.features import FeatureParams, extract_views
+from digits.frontends import speech_embedding
 from digits.params import FeaturesParams, FrontendParams, ModelParams, TrainParams, load
 from digits.pretrained import obtain
 
@@ -39,12 +40,15 @@ COLD_RUNS = sized(5, 1)
 EPOCHS = sized(3, 1)
 
 
-def features_per_second(clips: list[tuple[np.ndarray, int]], p: FeatureParams) -> tuple[float, np.ndarray]:
-    """(clips/s of `extract_views` on `clips` with `p` on one core, after one warm-up clip; the matrices of view 0)."""
+def features_per_second(
+    clips: list[tuple[np.ndarray, int]], p: FeatureParams, frontend: Path | None = None
+) -> tuple[float, np.ndarray]:
+    """(clips/s of `extract_views` on `clips` with `p` on one core (a pretrained front end's model from `frontend`),
+    after one warm-up clip; the matrices of view 0)."""
     with threadpool_limits(1):
-        extract_views(clips[:1], p)
+        extract_views(clips[:1], p, frontend, threads=1)
         start = time.perf_counter()
-        matrices, _ = extract_views(clips, p)
+        matrices, _ = extract_views(clips, p, frontend, threads=1)
     return len(clips) / (time.perf_counter() - start), matrices[:, 0]
 
 
@@ -88,10 +92,10 @@ def main(clips: Annotated[int, typer.Option(help="FSDD clips to featurise (train
             pinned = load(FrontendParams)
             frontend = Path(work) / "frontend"
             print(obtain(pinned.package, pinned.sha256, pinned.opset, frontend))
-        embedding.use(frontend, threads=1)
-        embedded = FeatureParams(**{**mfcc.to_dict(), "frontend": "speech_embedding"})
+        settings = load(FeaturesParams).speech_embedding.model_dump()
+        embedded = replace(mfcc, frontend="speech_embedding", settings=speech_embedding.Settings(**settings))
         speed = {"mfcc": features_per_second(audio, mfcc)[0]}
-        speed["speech_embedding"], x = features_per_second(audio, embedded)
+        speed["speech_embedding"], x = features_per_second(audio, embedded, frontend)
         print(f"features of {len(audio)} FSDD clips, {len(mfcc.speeds)} views each, one core")
         for name, value in speed.items():
             print(f"  {name:18}{value:9.1f} clips/s")

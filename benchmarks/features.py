@@ -31,7 +31,8 @@ import pandas as pd
 import psutil
 import typer
 
-from digits.frontend import FeatureParams, fixed_length, normalise, summary_vector
+from digits.features import FeatureParams
+from digits.frontends.mfcc import fixed_length, normalise, summary_vector
 from digits.params import FeaturesParams, IngestParams, load
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -91,7 +92,7 @@ def stage(manifest: Path, out_dir: Path, memory: bool = False) -> None:
     if memory:
         sampler.start()
     start = time.perf_counter()
-    features.run(load(FeaturesParams), manifest, out_dir)
+    features.run(load(FeaturesParams), manifest, Path("models/frontend"), out_dir)
     result = {"seconds": time.perf_counter() - start}
     if memory:
         sampler.stopped.set()
@@ -116,12 +117,13 @@ def librosa_features(paths: list[str], p: FeatureParams) -> tuple[np.ndarray, np
         y, sr = librosa.load(path, sr=p.sample_rate)
         speech, _ = librosa.effects.trim(y, top_db=p.trim_db, frame_length=p.n_fft, hop_length=p.hop_length)
         speech = speech if len(speech) >= p.n_fft else y  # the stage's rule for clips that are all "silence"
+        s = p.settings
         m = librosa.feature.mfcc(
-            y=speech, sr=sr, n_mfcc=p.n_mfcc, n_fft=p.n_fft, hop_length=p.hop_length, n_mels=p.n_mels, fmin=p.fmin,
-            fmax=p.fmax,
+            y=speech, sr=sr, n_mfcc=s.n_mfcc, n_fft=p.n_fft, hop_length=p.hop_length, n_mels=s.n_mels, fmin=s.fmin,
+            fmax=s.fmax,
         )  # fmt: skip
-        matrices.append(fixed_length(normalise(m), p))
-        summaries.append(summary_vector(m, p.segments))
+        matrices.append(fixed_length(normalise(m), s))
+        summaries.append(summary_vector(m, s.segments))
     return np.stack(matrices), np.stack(summaries)
 
 

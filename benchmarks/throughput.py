@@ -36,7 +36,14 @@ def augment_rate(manifest: Path, workers: int, p: AugmentParams) -> float:
     """Copies per second of `augment` on `manifest` with `workers` processes."""
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        augment(manifest, Path(out) / "augmented", feature_params(Path("data/features")), p, workers)
+        augment(
+            manifest,
+            Path("models/frontend"),
+            Path(out) / "augmented",
+            feature_params(Path("data/features")),
+            p,
+            workers,
+        )
         return p.copies * len(pd.read_parquet(manifest)) / (time.perf_counter() - start)
 
 

@@ -25,7 +25,7 @@ import typer
 
 from benchmarks.scale import sized
 from digits.engines import cores, featurise
-from digits.frontend import FeatureParams
+from digits.features import FeatureParams
 from digits.params import FeaturesParams, WhisperFeaturesParams, load
 from digits.whisper import WhisperParams
 from digits.whisper_table import featurise as whisper_featurise
@@ -70,7 +70,9 @@ def main(
         rows.to_parquet(chosen)
         mfcc_seconds = fastest(
             rounds,
-            lambda: featurise(chosen, Path(tmp) / "mfcc", FeatureParams.of(mfcc), mfcc.rows_per_file, "local", 0, None),
+            lambda: featurise(
+                chosen, None, Path(tmp) / "mfcc", FeatureParams.of(mfcc), mfcc.rows_per_file, "local", 0, None
+            ),
         )
         params = WhisperParams(whisper.window, whisper.compute_type)
         whisper_seconds = fastest(

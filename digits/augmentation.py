@@ -22,8 +22,8 @@ from tqdm import tqdm
 from digits import replacing_dir
 from digits.audio import read_clips
 from digits.columns import KEYS
-from digits.engines import cores, start_worker
-from digits.frontend import FeatureParams, extract_batch
+from digits.engines import WORKER_THREADS, cores, keep_freed_memory
+from digits.features import FeatureParams, extract_batch
 from digits.params import AugmentParams
 from digits.perturb import VOCODER_FFT, perturb, vocoder_spectrum
 from digits.table import features_table, write_features
@@ -49,9 +49,18 @@ def copies_of(clip: dict, p: AugmentParams) -> int:
     return p.training_only_copies if clip["training_only"] else p.copies
 
 
-def write_copies(speaker: str, indices: list, features: FeatureParams, p: AugmentParams, dest: Path) -> int:
+def write_copies(
+    speaker: str,
+    indices: list,
+    features: FeatureParams,
+    model_dir: Path | None,
+    threads: int,
+    p: AugmentParams,
+    dest: Path,
+) -> int:
     """Write the features of the perturbed copies of the clips at `indices` (one speaker's) to the Parquet file
-    `dest`; returns the number of copies. Each copy is seeded by (seed, clip, copy): any worker, same copy."""
+    `dest` (a pretrained front end opened from `model_dir` on `threads` threads); returns the number of copies.
+    Each copy is seeded by (seed, clip, copy): any worker, same copy."""
     clips, audio, pools = SHARED["clips"], SHARED["audio"], SHARED["pools"]
     sr = features.sample_rate
     rows, perturbed = [], []
@@ -68,13 +77,18 @@ def write_copies(speaker: str, indices: list, features: FeatureParams, p: Augmen
             rows.append({**clip, "copy": copy, "noise_speaker": voice if noise == "babble" else ""})
     if rows:
         keys = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
-        write_features(features_table(keys, *extract_batch(perturbed, features), features), dest)
+        write_features(
+            features_table(keys, *extract_batch(perturbed, features, 1.0, model_dir, threads), features), dest
+        )
     return len(rows)
 
 
-def augment(manifest: Path, out_dir: Path, features: FeatureParams, p: AugmentParams, workers: int = 0) -> str:
+def augment(
+    manifest: Path, model_dir: Path | None, out_dir: Path, features: FeatureParams, p: AugmentParams, workers: int = 0
+) -> str:
     """Write the features of the perturbed copies of every clip of `manifest` to `out_dir`, one part per speaker
-    (replaced only once complete), on `workers` processes (0: every core); returns a line saying what was done."""
+    (replaced only once complete), on `workers` processes (0: every core), a pretrained front end's model taken
+    from `model_dir`; returns a line saying what was done."""
     clips = pd.read_parquet(manifest)[KEYS]
     SHARED.update(
         clips=clips,
@@ -84,12 +98,13 @@ def augment(manifest: Path, out_dir: Path, features: FeatureParams, p: AugmentPa
     groups = {speaker: list(group.index) for speaker, group in clips.groupby("speaker", sort=True)}
     total = int(clips["training_only"].map({True: p.training_only_copies, False: p.copies}).sum())
     workers = min(workers or cores(), max(len(groups), 1))
+    threads = 0 if workers == 1 else WORKER_THREADS
     with (
         replacing_dir(out_dir) as partial,
         tqdm(total=total, desc="augment", unit="copy", mininterval=1) as bar,
     ):
         tasks = [
-            (speaker, indices, features, p, partial.resolve() / f"part-{part:05d}.parquet")
+            (speaker, indices, features, model_dir, threads, p, partial.resolve() / f"part-{part:05d}.parquet")
             for part, (speaker, indices) in enumerate(groups.items())
         ]
         if workers == 1:
@@ -98,7 +113,7 @@ def augment(manifest: Path, out_dir: Path, features: FeatureParams, p: AugmentPa
         else:
             with (
                 threadpool_limits(1, user_api="blas"),
-                ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=start_worker) as pool,
+                ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=keep_freed_memory) as pool,
             ):
                 for done in as_completed([pool.submit(write_copies, *task) for task in tasks]):
                     bar.update(done.result())

@@ -21,7 +21,7 @@ import pandas as pd
 
 from digits import DigitsError
 from digits.audio import read_clips
-from digits.frontend import FeatureParams, extract_views
+from digits.features import FeatureParams, extract_views
 from digits.models import input_name
 from digits.negatives import KINDS, read_negatives
 from digits.openset import DIGITS, choose_threshold, digit_score, error_rates, signal_classes, sounds_like
@@ -40,8 +40,8 @@ SPLITS = ("train", "val", "test")
 @dataclass(frozen=True)
 class Inputs:
     """What the detector learns from and is scored on: every corpus clip's keys and matrices of each view
-    `(n, views, *shape)`, the augmented copies' keys and matrices, and the non-digits of each split
-    (matrices of each view, class labels)."""
+    `(n, views, *shape)`, the augmented copies' keys and matrices, the non-digits of each split (matrices of each
+    view, class labels), the front end's params and the folder of its pretrained model."""
 
     keys: pd.DataFrame
     views: np.ndarray
@@ -49,26 +49,28 @@ class Inputs:
     copies: np.ndarray
     negatives: dict[str, tuple[np.ndarray, np.ndarray]]
     front_end: FeatureParams
+    frontend: Path | None
 
 
-def negative_views(root: Path, split: str, p: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
-    """(matrices of every view `(n, views, *matrix_shape)`, class labels) of the non-digits of `split`."""
+def negative_views(root: Path, split: str, p: FeatureParams, frontend: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """(matrices of every view `(n, views, *matrix_shape)`, class labels) of the non-digits of `split` (a
+    pretrained front end's model taken from the folder `frontend`)."""
     clips = read_negatives(root, split)
     audio = read_clips([str(path) for path, _ in clips], p.sample_rate)
-    matrices, _ = extract_views([(y, p.sample_rate) for y in audio], p)
+    matrices, _ = extract_views([(y, p.sample_rate) for y in audio], p, frontend)
     return matrices, np.array([LABELS.index(kind) for _, kind in clips])
 
 
 @functools.cache
-def load_inputs(negatives: Path, features: Path, augmented: Path) -> Inputs:
+def load_inputs(negatives: Path, features: Path, augmented: Path, frontend: Path | None) -> Inputs:
     """The detector's `Inputs` from the feature tables and the non-digit clips, read once per process."""
     keys, views, _, front_end = load_features(features, views=True)
     split = keys["split"].to_numpy()
     if not (split == "val").any() or not (split == "test").any():
         raise DigitsError("the detector needs clips in the val and test splits (see ingest.val_size, test_size)")
     copy_keys, copies, _, _ = load_features(augmented)
-    others = {name: negative_views(negatives, name, front_end) for name in SPLITS}
-    return Inputs(keys, views, copy_keys, copies, others, front_end)
+    others = {name: negative_views(negatives, name, front_end, frontend) for name in SPLITS}
+    return Inputs(keys, views, copy_keys, copies, others, front_end, frontend)
 
 
 def train_detector(
@@ -91,9 +93,16 @@ def train_detector(
         epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate, spec_augment=masks, seed=p.seed
     )
     model_params = ModelParams.model_construct(kind="cnn", cnn=p.cnn)  # the detector is always a CNN
-    mfcc = data.front_end.frontend == "mfcc"
     callbacks = [EpochLine()] if verbose else []
-    net, _ = fit(model_params, schedule, x, y, callbacks=callbacks, classes=len(LABELS), spec_augment=mfcc)
+    net, _ = fit(
+        model_params,
+        schedule,
+        x,
+        y,
+        callbacks=callbacks,
+        classes=len(LABELS),
+        spec_augment=data.front_end.front_end.SPEC_AUGMENT,
+    )
     name = input_name("cnn", data.front_end.matrix)
     return KerasModel(net, {"kind": "detector", "input": name, "feature_params": data.front_end.to_dict()})
 
@@ -122,20 +131,20 @@ class Strings:
     pauses: PauseParams
 
 
-def string_parts(keys: pd.DataFrame, voice: str, strings: Strings, p: FeatureParams) -> np.ndarray:
+def string_parts(keys: pd.DataFrame, voice: str, strings: Strings, data: Inputs) -> np.ndarray:
     """The matrices of every view `(n, views, *shape)` of the parts `--sequence` finds in `strings.params` digit
-    strings made of `voice`'s clips outside the test split (`keys`' rows)."""
+    strings made of `voice`'s clips outside the test split (`keys`' rows), by the front end of `data`."""
     clips = keys[(keys["speaker"] == voice) & (keys["split"] != "test")]
-    s = strings.params
+    s, p = strings.params, data.front_end
     audio = read_clips(clips["path"], p.sample_rate)
     rng = np.random.default_rng(s.seed)
     built = digit_strings(audio, clips["label"].to_numpy(), p.sample_rate, s.count, s.length, s.pause, rng)
     parts = [y[a:b] for y, _ in built for a, b in split_at_pauses(y, p.sample_rate, strings.pauses)]
-    return extract_views([(y, p.sample_rate) for y in parts], p)[0]
+    return extract_views([(y, p.sample_rate) for y in parts], p, data.frontend)[0]
 
 
 def fold_scores(
-    p: DetectorParams, masks: SpecAugmentParams, paths: tuple[Path, Path, Path], strings: Strings, held_out: list[str]
+    p: DetectorParams, masks: SpecAugmentParams, paths: tuple[Path, ...], strings: Strings, held_out: list[str]
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Train a detector without the voices `held_out`; (the digit scores of every clip of the corpora, NaN but
     for those voices' clips outside the test split, the digit scores of the val non-digits, those of the parts
@@ -149,7 +158,7 @@ def fold_scores(
     signals = signals_of(p)
     scores[scored] = digit_score(recognise(model, data.views[scored])[0], signals)
     real = sorted(set(held_out) & set(keys["speaker"][~keys["training_only"].astype(bool)]))
-    parts = {v: string_parts(keys, v, strings, data.front_end) for v in real} if strings.params.count else {}
+    parts = {v: string_parts(keys, v, strings, data) for v in real} if strings.params.count else {}
     parts = {v: digit_score(recognise(model, x)[0], signals) for v, x in parts.items() if len(x)}
     return scores, digit_score(recognise(model, data.negatives["val"][0])[0], signals), parts
 
@@ -253,12 +262,13 @@ def choose_on_new_voices(keys: pd.DataFrame, scores: np.ndarray, max_false_refus
 
 
 def build_detector(
-    p: DetectorParams, masks: SpecAugmentParams, paths: tuple[Path, Path, Path], strings: Strings, workers: int
+    p: DetectorParams, masks: SpecAugmentParams, paths: tuple[Path, ...], strings: Strings, workers: int
 ) -> tuple[KerasModel, dict, pd.DataFrame]:
     """Train the shipped detector on every voice and, meanwhile, one per fold of `voice_folds` on `workers` new
-    processes (one thread each), from `paths` (non-digits, features, augmented copies); choose the threshold on
-    the out-of-fold digits (`choose_on_new_voices`) and score the held-out voices' `strings` there. Returns the
-    detector (its threshold in `meta`), its report (`metrics/openset.json`) and the corpus clips it refuses."""
+    processes (one thread each), from `paths` (non-digits, features, augmented copies, pretrained front end);
+    choose the threshold on the out-of-fold digits (`choose_on_new_voices`) and score the held-out voices'
+    `strings` there. Returns the detector (its threshold in `meta`), its report (`metrics/openset.json`) and the
+    corpus clips it refuses."""
     data = load_inputs(*paths)
     folds = voice_folds(data.keys, p.folds)
     print(f"detector: {p.folds} folds of held-out voices on {workers} processes, one thread each, beside this one")

@@ -1,9 +1,10 @@
-"""Signal helpers every part of the project shares (audio reading, synthesis, noise, both front ends): numpy in,
+"""Signal helpers every part of the project shares (audio reading, synthesis, noise, front ends, pictures): numpy in,
 numpy out, no front end's params."""
 
 from functools import cache
 
 import numpy as np
+import scipy.fft
 import soxr
 from numpy.lib.stride_tricks import as_strided
 
@@ -68,3 +69,50 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax:
 def hann(n: int) -> np.ndarray:
     """Periodic Hann window of length `n` (for spectral analysis)."""
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
+
+
+def equal_frames(lengths: np.ndarray, hop_length: int, most: int = 128) -> list[np.ndarray]:
+    """Indices of the clips of `lengths` samples in groups of at most `most` with the same number of frames
+    (`length // hop`). The cap bounds the memory of a batch (128 two-second clips: about 100 MB of frames).
+    """
+    keys = lengths // hop_length
+    order = np.argsort(keys, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(keys[order])) + 1)
+    return [part for group in groups for part in np.array_split(group, -(-len(group) // most))]
+
+
+def padded(clips: list[np.ndarray], width: int) -> np.ndarray:
+    """`(len(clips), width)` float32 array of `clips` zero-padded at the end to `width` samples."""
+    batch = np.zeros((len(clips), width), np.float32)
+    for row, y in zip(batch, clips, strict=True):
+        row[: len(y)] = y
+    return batch
+
+
+def log_mel_frames(
+    y: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, n_mels: int, fmin: float, fmax: float
+) -> np.ndarray:
+    """Log-mel power spectrum in dB of each frame of `(..., samples)` audio: `(..., frames, n_mels)`.
+
+    `librosa.power_to_db(librosa.feature.melspectrogram(...))`, transposed: centred, zero-padded
+    Hann frames, values below the clip's maximum minus 80 dB raised to it. Clips shorter than a
+    window are zero-padded to one.
+    """
+    if y.shape[-1] < n_fft:
+        y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, n_fft - y.shape[-1])])
+    # In place where it can be: fresh temporaries of this size cost more in page faults than in maths.
+    windowed = frames(y.astype(np.float32, copy=False), n_fft, hop_length) * hann(n_fft)
+    parts = scipy.fft.rfft(windowed, axis=-1).view(np.float32)  # (real, imaginary) pairs
+    np.square(parts, out=parts)
+    power = parts[..., ::2] + parts[..., 1::2]
+    mel = power @ mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax).T
+    db = np.log(np.maximum(mel, 1e-10, out=mel), out=mel)
+    db *= np.float32(10 / np.log(10))  # 10 log10, but float32 log is vectorised and log10 is not
+    return np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - 80, out=db)
+
+
+def log_mel(
+    y: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, n_mels: int, fmin: float, fmax: float
+) -> np.ndarray:
+    """Log-mel power spectrogram `(..., n_mels, frames)` in dB of `(..., samples)` audio (see `log_mel_frames`)."""
+    return np.swapaxes(log_mel_frames(y, sample_rate, n_fft, hop_length, n_mels, fmin, fmax), -1, -2)

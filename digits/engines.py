@@ -19,18 +19,21 @@ import pyarrow.parquet as pq
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from digits import embedding, replacing_dir
+from digits import replacing_dir
 from digits.audio import read_clip
 from digits.columns import KEYS
-from digits.frontend import FeatureParams, extract_views
+from digits.features import FeatureParams, extract_views
 from digits.table import ORDER, features_table, write_features
 
 Task = tuple[pa.Table, Path]
+WORKER_THREADS = 1  # a pretrained front end's threads in each worker process of a pool that fills the cores
 
 
-def write_part(rows: pa.Table, p: FeatureParams, dest: Path) -> int:
-    """Read and featurise the manifest rows `rows` into the Parquet file `dest`; returns the row count."""
-    matrices, summaries = extract_views([read_clip(path) for path in rows["path"].to_pylist()], p)
+def write_part(rows: pa.Table, p: FeatureParams, model_dir: Path | None, threads: int, dest: Path) -> int:
+    """Read and featurise the manifest rows `rows` into the Parquet file `dest` (a pretrained front end opened
+    from `model_dir` on `threads` threads); returns the row count."""
+    clips = [read_clip(path) for path in rows["path"].to_pylist()]
+    matrices, summaries = extract_views(clips, p, model_dir, threads)
     write_features(features_table(rows, matrices, summaries, p), dest)
     return rows.num_rows
 
@@ -48,33 +51,28 @@ def keep_freed_memory() -> None:
         libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: arrays up to 1 GiB come from the heap
 
 
-def start_worker() -> None:
-    """Set up a worker process of a pool that fills the cores: freed memory kept (`keep_freed_memory`), and
-    the pretrained front end's inference on one thread."""
-    keep_freed_memory()
-    embedding.settings["threads"] = 1
-
-
-def run_local(tasks: list[Task], p: FeatureParams, workers: int) -> Iterator[int]:
+def run_local(tasks: list[Task], p: FeatureParams, model_dir: Path | None, workers: int) -> Iterator[int]:
     """Run `write_part` on every task in `workers` processes (in this one if 1); yield row counts as parts finish.
 
-    Each process keeps BLAS to one thread: the processes already fill the cores.
+    Each process keeps BLAS (and a pretrained front end) to one thread: the processes already fill the cores.
     """
     if workers == 1:
         keep_freed_memory()
-        yield from (write_part(clips, p, dest) for clips, dest in tasks)
+        yield from (write_part(clips, p, model_dir, 0, dest) for clips, dest in tasks)
         return
-    fork = get_context("fork")
     with (
         threadpool_limits(1, user_api="blas"),
-        ProcessPoolExecutor(workers, mp_context=fork, initializer=start_worker) as pool,
+        ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=keep_freed_memory) as pool,
     ):
         # Longest clips first (the last parts), so that no worker is left with a long part at the end.
-        for done in as_completed([pool.submit(write_part, clips, p, dest) for clips, dest in reversed(tasks)]):
+        submitted = [pool.submit(write_part, clips, p, model_dir, WORKER_THREADS, dest) for clips, dest in tasks[::-1]]
+        for done in as_completed(submitted):
             yield done.result()
 
 
-def run_dask(tasks: list[Task], p: FeatureParams, workers: int, scheduler: str | None) -> Iterator[int]:
+def run_dask(
+    tasks: list[Task], p: FeatureParams, model_dir: Path | None, workers: int, scheduler: str | None
+) -> Iterator[int]:
     """Run `write_part` on every task on the Dask cluster at `scheduler` (default: a LocalCluster of `workers`).
 
     The cluster's workers must see the clips and the output folder at the same paths (shared storage).
@@ -87,7 +85,8 @@ def run_dask(tasks: list[Task], p: FeatureParams, workers: int, scheduler: str |
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None, silence_logs=40)
     with cluster as address, Client(address) as client:
-        futures = client.map(write_part, *zip(*[(clips, p, dest) for clips, dest in tasks], strict=True))
+        arguments = [(clips, p, model_dir, 0, dest) for clips, dest in tasks]
+        futures = client.map(write_part, *zip(*arguments, strict=True))
         for done in as_completed(futures):
             yield done.result()
 
@@ -99,6 +98,7 @@ def cores() -> int:
 
 def featurise(
     manifest: Path,
+    model_dir: Path | None,
     out_dir: Path,
     p: FeatureParams,
     rows_per_file: int,
@@ -106,7 +106,8 @@ def featurise(
     workers: int,
     scheduler: str | None,
 ) -> str:
-    """Write the feature table of every clip of `manifest` to `out_dir` (replaced only once complete).
+    """Write the feature table of every clip of `manifest` to `out_dir` (replaced only once complete), a pretrained
+    front end's model taken from `model_dir`.
 
     `workers` 0 means every core. Returns a line saying what was done, and where.
     """
@@ -123,9 +124,12 @@ def featurise(
         # Each part a compact copy of its rows (a pickled slice would carry the whole table along).
         tasks = [(clips.take(order[i : i + rows]), folder / f"part-{i // rows:05d}.parquet") for i in range(0, n, rows)]
         if engine == "local":
-            finished, where = run_local(tasks, p, workers), f"{workers} processes"
+            finished, where = run_local(tasks, p, model_dir, workers), f"{workers} processes"
         else:
-            finished, where = run_dask(tasks, p, workers, scheduler), f"Dask at {scheduler or 'a LocalCluster'}"
+            finished, where = (
+                run_dask(tasks, p, model_dir, workers, scheduler),
+                f"Dask at {scheduler or 'a LocalCluster'}",
+            )
         for count in finished:
             bar.update(count)
     rows, columns = p.matrix_shape

@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 
 from digits import DigitsError, replacing_file
-from digits.frontend import select_input
+from digits.features import select_input
 from digits.onnxgraph import canonical_names
 from digits.runtime import MODEL_FILE, ONNX_META_KEY, KerasModel, OnnxModel, file_sha256
 from digits.table import load_features

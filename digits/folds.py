@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from digits.frontend import FeatureParams, extract_views, select_input
+from digits.features import FeatureParams, extract_views, select_input
 from digits.params import ModelParams, StringParams, TrainParams
 from digits.recognise import recognise
 from digits.runtime import KerasModel
@@ -48,6 +48,7 @@ def train_fold(
     kind: str,
     features: Path,
     augmented: Path,
+    frontend: Path | None,
     model_params: ModelParams,
     train_params: TrainParams,
     strings: tuple[StringParams, PauseParams] | None,
@@ -56,12 +57,13 @@ def train_fold(
 ) -> Fold:
     """Train on the clips at boolean `train` (and their copies), score those at `test` over their test-time
     views and, with `strings` and when they are one speaker's, digit strings of those clips as `digits predict
-    --sequence` reads them."""
+    --sequence` reads them (a pretrained front end's model taken from the folder `frontend`)."""
     keys, views, copies, feature_params = inputs(kind, features, augmented)
     labels = keys["label"].to_numpy()
     x_train, y_train = training_set(keys, views[:, 0], train, copies)
     started = time.perf_counter()
-    model, _ = fit(model_params, train_params, x_train, y_train, spec_augment=feature_params["frontend"] == "mfcc")
+    front_end = FeatureParams.from_dict(feature_params)
+    model, _ = fit(model_params, train_params, x_train, y_train, spec_augment=front_end.front_end.SPEC_AUGMENT)
     seconds = round(time.perf_counter() - started, 1)
     combined, per_view = recognise(KerasModel(model, {}), views[test])
     predicted = combined.argmax(axis=1)
@@ -71,11 +73,10 @@ def train_fold(
         "top_confusions": top_confusions(labels[test], predicted),
     }
     if strings is not None and strings[0].count and keys["speaker"][test].nunique() == 1:
-        front_end = FeatureParams(**feature_params)
         name = input_name(kind, front_end.matrix)
 
         def read(parts: list[np.ndarray]) -> np.ndarray:
-            views = select_input(name, *extract_views([(y, front_end.sample_rate) for y in parts], front_end))
+            views = select_input(name, *extract_views([(y, front_end.sample_rate) for y in parts], front_end, frontend))
             return recognise(KerasModel(model, {}), views)[0]
 
         scores["strings"] = strings_of(read, keys[test], front_end.sample_rate, *strings)
@@ -88,6 +89,7 @@ def train_folds(
     kind: str,
     features: Path,
     augmented: Path,
+    frontend: Path | None,
     model_params: ModelParams,
     train_params: TrainParams,
     workers: int,
@@ -98,7 +100,9 @@ def train_folds(
     (see `train_fold`)."""
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=one_thread) as pool:
         futures = {
-            pool.submit(train_fold, kind, features, augmented, model_params, train_params, strings, *masks): name
+            pool.submit(
+                train_fold, kind, features, augmented, frontend, model_params, train_params, strings, *masks
+            ): name
             for name, masks in folds.items()
         }
         for done in as_completed(futures):

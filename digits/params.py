@@ -185,35 +185,47 @@ class IngestParams(Section):
         return self
 
 
+class MfccFeatureParams(Params):
+    n_mels: Positive
+    n_mfcc: Positive
+    fmin: Annotated[float, Field(ge=0)]
+    fmax: Annotated[float, Field(gt=0)]
+    frames: Annotated[int, Field(ge=2)]
+    length: Literal["resize", "crop"]
+    segments: Positive
+
+    @model_validator(mode="after")
+    def _bands_fit(self) -> Self:
+        if self.n_mfcc > self.n_mels:
+            raise ValueError(f"n_mfcc ({self.n_mfcc}) cannot exceed n_mels ({self.n_mels})")
+        if not self.fmin < self.fmax:
+            raise ValueError(f"need fmin < fmax: {self.fmin}, {self.fmax}")
+        return self
+
+
+class EmbeddingFeatureParams(Params):
+    steps: Annotated[int, Field(ge=1, le=100)]
+
+
 class FeaturesParams(Section):
     name = "features"
     frontend: Literal["mfcc", "speech_embedding"]
     sample_rate: Annotated[int, Field(ge=1000, le=192_000)]
     n_fft: Annotated[int, Field(ge=16)]
     hop_length: Positive
-    n_mels: Positive
-    n_mfcc: Positive
-    fmin: Annotated[float, Field(ge=0)]
-    fmax: Annotated[float, Field(gt=0)]
     trim_db: Annotated[float, Field(gt=0)]
-    frames: Annotated[int, Field(ge=2)]
-    length: Literal["resize", "crop"]
-    segments: Positive
     test_speeds: list[Annotated[float, Field(ge=0.5, le=2)]]
-    embedding_steps: Annotated[int, Field(ge=1, le=100)]
+    mfcc: MfccFeatureParams
+    speech_embedding: EmbeddingFeatureParams
     rows_per_file: Positive
     engine: Literal["local", "dask"]
     workers: Count
     scheduler: str | None
 
     @model_validator(mode="after")
-    def _bands_fit(self) -> Self:
-        if self.n_mfcc > self.n_mels:
-            raise ValueError(f"n_mfcc ({self.n_mfcc}) cannot exceed n_mels ({self.n_mels})")
-        if not self.fmin < self.fmax <= self.sample_rate / 2:
-            raise ValueError(
-                f"need fmin < fmax <= sample_rate / 2 ({self.sample_rate / 2:g}): {self.fmin}, {self.fmax}"
-            )
+    def _bands_below_nyquist(self) -> Self:
+        if self.mfcc.fmax > self.sample_rate / 2:
+            raise ValueError(f"need mfcc.fmax <= sample_rate / 2 ({self.sample_rate / 2:g}): {self.mfcc.fmax}")
         return self
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from digits import DigitsError
 from digits.audio import AUDIO_EXTENSIONS, AudioError, TooLong, decode, open_regular, read_stdin
 from digits.dsp import to_mono
-from digits.frontend import FeatureParams, extract, select_input
+from digits.features import FeatureParams, extract, select_input
 from digits.openset import refusal
 from digits.recognise import Model, recognise
 from digits.segment import PauseParams, split_at_pauses
@@ -86,7 +86,7 @@ def scored(probabilities: np.ndarray) -> dict:
 
 def clip_features(model: Model, y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     """(MFCC matrices, summaries) of every view of audio `y` at `sr` Hz: `extract` with the model's feature params."""
-    return extract(y, sr, FeatureParams(**model.meta["feature_params"]))
+    return extract(y, sr, FeatureParams.from_dict(model.meta["feature_params"]), model.frontend)
 
 
 def model_input(model: Model, y: np.ndarray, sr: int) -> np.ndarray:
@@ -135,9 +135,9 @@ def prediction(model: Model, path: str, *args: object, **kwargs: object) -> Pred
         return Prediction(path, error=f"unexpected error: {type(err).__name__}: {err}")
 
 
-def features_of(feature_params: dict, clips: list[np.ndarray], sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """(MFCC matrices, summaries) of every view of each clip at `sr` Hz, `extract` with stored `feature_params`."""
-    features = [extract(y, sr, FeatureParams(**feature_params)) for y in clips]
+def features_of(model: Model, clips: list[np.ndarray], sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """(matrices, summaries) of every view of each clip at `sr` Hz, as `model` reads them (`clip_features`)."""
+    features = [clip_features(model, y, sr) for y in clips]
     return np.stack([m for m, _ in features]), np.stack([s for _, s in features])
 
 
@@ -152,9 +152,9 @@ def recognised(
     """
     if model.runtime == "whisper":
         probabilities = np.exp(model.log_proba(clips, sr))
-        found = features_of(detector.meta["feature_params"], clips, sr) if detector is not None else None
+        found = features_of(detector, clips, sr) if detector is not None else None
     else:
-        found = features_of(model.meta["feature_params"], clips, sr)
+        found = features_of(model, clips, sr)
         probabilities, _ = recognise(model, select_input(model.meta["input"], *found))
     return probabilities, heard(detector, *found, parts) if found is not None else [None] * len(clips)
 
@@ -197,7 +197,7 @@ def open_recogniser(model: Path, frontend: str, runtime: str = "auto", refuse: b
     """(the recogniser `frontend` names in the pipeline's model folder `model` (or an MFCC model file), the
     "no digit heard" detector beside it or None). A Whisper recogniser is refined by its head in
     `model/whisper` and heard out by the MFCC detector; `runtime` chooses how an MFCC model runs."""
-    from digits.runtime import DETECTOR_FILE, OnnxModel, open_detector, open_model
+    from digits.runtime import DETECTOR_FILE, OnnxModel, open_detector, open_model, with_front_end
 
     if frontend == "mfcc" or model.is_file():
         opened = open_model(model, runtime)
@@ -209,4 +209,6 @@ def open_recogniser(model: Path, frontend: str, runtime: str = "auto", refuse: b
     from digits.whisper_head import open_whisper
 
     detector = model / DETECTOR_FILE
-    return open_whisper(model, threads), OnnxModel(detector, threads) if refuse and detector.is_file() else None
+    if not (refuse and detector.is_file()):
+        return open_whisper(model, threads), None
+    return open_whisper(model, threads), with_front_end(OnnxModel(detector, threads), model)

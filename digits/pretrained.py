@@ -11,8 +11,8 @@ import zipfile
 from pathlib import Path
 
 from digits import DigitsError, replacing_dir
-from digits.embedding import MODELS
 from digits.fetching import download_wheel, sha256_bytes
+from digits.frontends.speech_embedding import MODELS
 from digits.onnxgraph import canonical_names, structural_order
 
 MEMBER = "wyoming_openwakeword/models/{}.tflite"

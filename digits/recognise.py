@@ -5,15 +5,18 @@ an ONNX model (`digits.runtime`).
 """
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 
 class Model(Protocol):
-    """What `recognise` needs of a model (`digits.runtime.KerasModel` or `OnnxModel`); `meta` is its `model.json`."""
+    """What `recognise` needs of a model (`digits.runtime.KerasModel` or `OnnxModel`); `meta` is its `model.json`,
+    `frontend` the folder of its pretrained front end's model (None: it has none)."""
 
     meta: dict
+    frontend: Path | None
 
     def probabilities(self, x: np.ndarray) -> np.ndarray: ...
 

@@ -2,7 +2,8 @@
 
 Kept light on purpose: importing this module (or `digits.predict`) pulls in neither TensorFlow
 nor librosa, so a cold `digits predict` on the exported model starts in a fraction of a second.
-Both wrappers have `meta` (the `model.json` written with the model) and `probabilities(x)`.
+Both wrappers have `meta` (the `model.json` written with the model), `frontend` (the folder of its pretrained
+front end's model, or None) and `probabilities(x)`.
 """
 
 import hashlib
@@ -13,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from digits import DigitsError, embedding
-from digits.frontend import FeatureParams
+from digits import DigitsError
+from digits.features import FeatureParams
 
 MODEL_FILE = "model.keras"
 META_FILE = "model.json"
@@ -30,6 +31,7 @@ class OnnxModel:
     """An exported model run by ONNX Runtime; `meta` is the `model.json` stored inside it."""
 
     runtime = "onnx"
+    frontend: Path | None = None
 
     def __init__(self, path: Path, threads: int = 0) -> None:
         """`threads`: ONNX Runtime's intra-op threads per call (0: its default, one per core)."""
@@ -54,6 +56,7 @@ class KerasModel:
     """A Keras model (loads TensorFlow) with its `meta`: one saved by `digits train`, or one just trained."""
 
     runtime = "keras"
+    frontend: Path | None = None
 
     def __init__(self, model: Any, meta: dict) -> None:
         self.model, self.meta = model, meta
@@ -90,12 +93,14 @@ def is_current(onnx_model: OnnxModel, keras_file: Path) -> bool:
 
 
 def with_front_end(model: OnnxModel | KerasModel, model_dir: Path) -> OnnxModel | KerasModel:
-    """`model`, its feature params checked, and its pretrained front end (if it has one) taken from `model_dir`."""
-    stored = model.meta.get("feature_params", {})
-    if set(stored) != set(FeatureParams.__dataclass_fields__):
-        raise DigitsError(f"the model in {model_dir}/ was made by an older version of this project: run `dvc repro`")
-    if stored["frontend"] != "mfcc":
-        embedding.use(model_dir / FRONTEND_DIR)
+    """`model`, its feature params checked, its pretrained front end (if it has one) in `model_dir`'s `frontend`."""
+    try:
+        front_end = FeatureParams.from_dict(model.meta.get("feature_params", {})).front_end
+    except (ValueError, TypeError):  # the keys of another version
+        raise DigitsError(
+            f"the model in {model_dir}/ was made by an older version of this project: run `dvc repro`"
+        ) from None
+    model.frontend = model_dir / FRONTEND_DIR if front_end.PRETRAINED else None
     return model
 
 
@@ -137,4 +142,5 @@ def open_detector(path: Path, model: OnnxModel | KerasModel, threads: int = 0) -
     if detector.meta.get("feature_params") != model.meta["feature_params"]:
         stale = f"{found} was trained on other features than the model"
         raise DigitsError(f"{stale}: run `dvc repro detector` (or predict with --no-refuse)")
+    detector.frontend = model.frontend
     return detector

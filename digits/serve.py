@@ -20,8 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from digits import DigitsError
 from digits.audio import AudioError
 from digits.batching import SharedBatches
-from digits.dsp import resample
-from digits.frontend import FeatureParams, log_mel, trim_bounds
+from digits.dsp import log_mel, resample
+from digits.features import FeatureParams, trim_bounds
 from digits.params import PredictParams, ServeParams
 from digits.predict import Prediction, load, open_recogniser, prediction
 from digits.runtime import (
@@ -92,7 +92,7 @@ def open_service(model_dir: Path, frontend: str, params: ServeParams, predict: P
     return Service(
         model=model,
         detector=detector,
-        picture_params=FeatureParams(**mfcc.meta["feature_params"]),
+        picture_params=FeatureParams.from_dict(mfcc.meta["feature_params"]),
         seconds=(predict.min_seconds, predict.max_seconds),
         pauses=PauseParams(**predict.sequence.model_dump()),
         params=params,
@@ -156,7 +156,7 @@ def picture(y: np.ndarray, sr: int, p: FeatureParams, columns: int = COLUMNS) ->
     and the part the front end keeps after trimming silence (seconds)."""
     y = resample(y, sr, p.sample_rate)
     start, stop = trim_bounds(y[None], np.array([len(y)]), p)
-    mel = log_mel(y, p)
+    mel = log_mel(y, p.sample_rate, p.n_fft, p.hop_length, *p.mel_bands)
     mel = np.stack([chunk.max(axis=1) for chunk in np.array_split(mel, min(columns, mel.shape[1]), axis=1)], 1)
     scaled = np.clip((mel - mel.max() + 80) / 80 * 255, 0, 255).round().astype(int)
     return {

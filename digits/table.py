@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from digits import DigitsError
 from digits.columns import fixed_lists
-from digits.frontend import FeatureParams
+from digits.features import FeatureParams
 
 META_KEY = b"digits.feature_params"
 ORDER = "manifest_row"  # a clip's position in the manifest
@@ -41,7 +41,13 @@ def feature_params(path: Path) -> FeatureParams:
     parts = sorted(Path(path).glob("*.parquet"))
     if not parts:
         raise DigitsError(f"no features in {path}; run `dvc repro features`")
-    return FeatureParams(**json.loads(pq.read_schema(parts[0]).metadata[META_KEY]))
+    stored = json.loads(pq.read_schema(parts[0]).metadata[META_KEY])
+    try:
+        return FeatureParams.from_dict(stored)
+    except (ValueError, TypeError):
+        raise DigitsError(
+            f"the features in {path} were made by an older version of this project: run `dvc repro`"
+        ) from None
 
 
 def load_features(path: Path, views: bool = False) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, FeatureParams]:

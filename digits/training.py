@@ -15,7 +15,7 @@ import pandas as pd
 import tensorflow as tf
 
 from digits import DigitsError, replacing_file
-from digits.frontend import select_input
+from digits.features import select_input
 from digits.models import build, input_name
 from digits.params import ModelParams, SpecAugmentParams, TrainParams
 from digits.perturb import spec_augment

@@ -1,7 +1,8 @@
 """Stage `augment`: features of `augment.copies` perturbed copies of every clip (speed, pitch, white or babble
-noise), for training only, computed with the front-end params stored in the feature table.
+noise), for training only, computed with the front-end params stored in the feature table (a pretrained front
+end's model taken from `models/frontend`).
 
-    python -m stages.augment data/manifest.parquet data/features data/augmented
+    python -m stages.augment data/manifest.parquet data/features models/frontend data/augmented
 """
 
 from pathlib import Path
@@ -12,9 +13,9 @@ from digits.params import AugmentParams
 from digits.table import feature_params
 
 
-def run(p: AugmentParams, manifest: Path, features: Path, augmented: Path) -> None:
+def run(p: AugmentParams, manifest: Path, features: Path, frontend: Path, augmented: Path) -> None:
     """Write the perturbed copies of the clips of `manifest` to the folder `augmented`."""
-    print(augment(manifest, augmented, feature_params(features), p))
+    print(augment(manifest, frontend, augmented, feature_params(features), p))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Stage `crossval`: leave-one-speaker-out accuracy, the headline figure (voices the model never heard).
 
-    python -m stages.crossval data/features data/augmented metrics/crossval.json metrics/crossval/predictions.csv
-        metrics/timing/crossval.json
+    python -m stages.crossval data/features data/augmented models/frontend metrics/crossval.json
+        metrics/crossval/predictions.csv metrics/timing/crossval.json
 
 For each speaker, the training recipe (the `model` and `train` params) is run on all the other
 speakers' clips and their augmented copies, then scored on the held-out speaker, each clip's
@@ -40,6 +40,7 @@ def run(
     predict: PredictParams,
     features: Path,
     augmented: Path,
+    frontend: Path,
     crossval_json: Path,
     predictions: Path,
     timing: Path,
@@ -59,7 +60,9 @@ def run(
     print(f"{len(masks)} folds on {workers} processes, one thread each")
     results = {}
     strings = (p.strings, PauseParams(**predict.sequence.model_dump()))
-    trained = train_folds(masks, model_params.kind, features, augmented, model_params, train_params, workers, strings)
+    trained = train_folds(
+        masks, model_params.kind, features, augmented, frontend, model_params, train_params, workers, strings
+    )
     for name, fold in trained:
         results[name] = fold
         print(

@@ -1,6 +1,6 @@
 """Stage `detector`: learn to say "no digit heard", its threshold from voices it never heard, an open-set test.
 
-    python -m stages.detector data/negatives data/features data/augmented models/detector.onnx
+    python -m stages.detector data/negatives data/features data/augmented models/frontend models/detector.onnx
         metrics/openset.json metrics/openset/refused.csv
 
 The shipped detector trains on every voice; `detector.folds` more, each without a fold of voices, score
@@ -31,6 +31,7 @@ def run(
     negatives: Path,
     features: Path,
     augmented: Path,
+    frontend: Path,
     detector: Path,
     openset_json: Path,
     refused_csv: Path,
@@ -39,7 +40,7 @@ def run(
     rates (new voices' digits and the parts of their `crossval.strings` digit strings, split as `predict.sequence`
     splits them) to `openset_json` and the corpus clips it refuses to `refused_csv`."""
     one_thread()  # the same bits whatever the core count
-    paths = (negatives, features, augmented)
+    paths = (negatives, features, augmented, frontend)
     strings = Strings(crossval.strings, PauseParams(**predict.sequence.model_dump()))
     model, report, refused = build_detector(p, train.spec_augment, paths, strings, min(cores(), p.folds))
     data = load_inputs(*paths)  # already read: checked as exported on every corpus clip and training non-digit

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from digits import DigitsError, stage, write_json
-from digits.frontend import select_input
+from digits.features import select_input
 from digits.plots import confusion_figure
 from digits.recognise import recognise
 from digits.runtime import KerasModel

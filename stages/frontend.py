@@ -10,13 +10,14 @@ For `speech_embedding`, the wheel `frontend.package` is downloaded from the pack
 from pathlib import Path
 
 from digits import stage
+from digits.frontends import front_end
 from digits.params import FeaturesParams, FrontendParams
 from digits.pretrained import nothing_to_obtain, obtain
 
 
 def run(p: FrontendParams, features: FeaturesParams, dest: Path) -> None:
     """Fill the folder `dest` with the ONNX models of the front end `features.frontend` (if it has any)."""
-    if features.frontend == "mfcc":
+    if not front_end(features.frontend).PRETRAINED:
         print(nothing_to_obtain(features.frontend, dest))
         return
     print(obtain(p.package, p.sha256, p.opset, dest, Path(p.wheel) if p.wheel else None))

@@ -12,7 +12,7 @@ from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 
 from digits import DigitsError, stage
-from digits.frontend import FeatureParams
+from digits.features import FeatureParams
 from digits.models import input_name
 from digits.params import ModelParams, TrainParams
 from digits.training import EpochLine, fit, load_inputs, one_thread, save_model, training_set
@@ -40,12 +40,14 @@ def run(
     logger = Live(str(live), dvcyaml=None, save_dvc_exp=False)
     validation = (x[val], keys["label"].to_numpy()[val])
     callbacks = [DVCLiveCallback(live=logger), EpochLine()]
-    mfcc = feature_params["frontend"] == "mfcc"
-    model, history = fit(model_params, p, x_train, y_train, validation, callbacks, spec_augment=mfcc)
+    front_end = FeatureParams.from_dict(feature_params)
+    model, history = fit(
+        model_params, p, x_train, y_train, validation, callbacks, spec_augment=front_end.front_end.SPEC_AUGMENT
+    )
     val_accuracy = float(history.history["val_accuracy"][-1])
     logger.summary.update(epochs=p.epochs, final_val_accuracy=val_accuracy, parameters=model.count_params())
     logger.make_summary()
-    name = input_name(kind, FeatureParams(**feature_params).matrix)
+    name = input_name(kind, front_end.matrix)
     meta = {"kind": kind, "input": name, "feature_params": feature_params, "labels": list(range(10))}
     save_model(model, meta, keras_file, meta_file)
     print(f"{kind}: {model.count_params()} parameters, val accuracy {val_accuracy:.4f} after {p.epochs} epochs")

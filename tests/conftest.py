@@ -131,11 +131,16 @@ class Project:
         return output
 
     def set_params(self, **sections: dict) -> None:
-        """Update params.yaml: `set_params(train={"epochs": 5})` merges into section `train`."""
+        """Update params.yaml: `set_params(train={"epochs": 5})` merges into section `train` (and a dict into its
+        sub-section: `features={"mfcc": {"n_mfcc": 16}}` changes that key alone)."""
         path = self.root / "params.yaml"
         params = yaml.safe_load(path.read_text())
         for name, values in sections.items():
-            params[name].update(values)
+            for key, value in values.items():
+                if isinstance(value, dict) and isinstance(params[name].get(key), dict):
+                    params[name][key].update(value)
+                else:
+                    params[name][key] = value
         path.write_text(yaml.safe_dump(params, sort_keys=False))
 
     def params(self) -> dict:

@@ -15,7 +15,7 @@ from digits.detector import (
     train_detector,
     voice_folds,
 )
-from digits.frontend import FeatureParams
+from digits.features import FeatureParams
 from digits.openset import digit_score, signal_classes
 from digits.params import DetectorParams, FeaturesParams, StringParams, TrainParams
 from digits.segment import PauseParams
@@ -40,7 +40,7 @@ def inputs(seed: int = 0) -> Inputs:
     copies = rng.normal(size=(len(copy_keys), 4, 5)).astype(np.float32)
     others = {s: (rng.normal(size=(5, 2, 4, 5)).astype(np.float32), np.full(5, 10)) for s in ("train", "val", "test")}
     front_end = FeatureParams.of(params_of(FeaturesParams))
-    return Inputs(keys, views, copy_keys, copies, others, front_end)
+    return Inputs(keys, views, copy_keys, copies, others, front_end, None)
 
 
 class Memoriser:

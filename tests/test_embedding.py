@@ -14,8 +14,9 @@ import soundfile as sf
 import yaml
 from onnx import TensorProto, helper
 
-from digits import DigitsError, embedding
-from digits.frontend import FeatureParams, extract_batch
+from digits import DigitsError
+from digits.features import FeatureParams, extract_batch
+from digits.frontends import speech_embedding as embedding
 from digits.onnxgraph import canonical_names, structural_order
 from digits.params import FeaturesParams, FrontendParams, load
 from digits.pretrained import MEMBER, nothing_to_obtain, obtain
@@ -36,9 +37,8 @@ def frontend_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def embedding_params(frontend_dir: Path) -> FeatureParams:
-    """The project's feature params with the speech_embedding front end, its models those of `frontend_dir`."""
-    embedding.use(frontend_dir)
+def embedding_params() -> FeatureParams:
+    """The project's feature params with the speech_embedding front end."""
     features = load(FeaturesParams, PROJECT / "params.yaml").model_copy(update={"frontend": "speech_embedding"})
     return FeatureParams.of(features)
 
@@ -115,29 +115,26 @@ def test_structural_order_makes_the_order_of_independent_branches_canonical() ->
 
 @pytest.mark.parametrize("steps", [1, 4, 7])
 def test_samples_for_gives_exactly_that_many_embeddings(frontend_dir: Path, steps: int) -> None:
-    embedding.use(frontend_dir)
     audio = np.random.default_rng(steps).normal(0, 0.1, (2, embedding.samples_for(steps))).astype(np.float32)
-    assert embedding.embed(audio).shape == (2, embedding.DIM, steps)
+    assert embedding.embed(audio, frontend_dir).shape == (2, embedding.DIM, steps)
 
 
-def test_a_batch_of_clips_gives_each_what_it_gets_alone(embedding_params: FeatureParams) -> None:
+def test_a_batch_of_clips_gives_each_what_it_gets_alone(embedding_params: FeatureParams, frontend_dir: Path) -> None:
     clips = [(synth_clip(digit, 0, 3 + digit), 8000) for digit in range(5)] + [(np.zeros(100, np.float32), 8000)]
-    matrices, summaries = extract_batch(clips, embedding_params)
-    assert matrices.shape == (6, embedding.DIM, embedding_params.embedding_steps)
+    matrices, summaries = extract_batch(clips, embedding_params, 1.0, frontend_dir)
+    assert matrices.shape == (6, embedding.DIM, embedding_params.settings.steps)
     assert summaries.shape == (6, embedding_params.summary_size) == (6, 2 * embedding.DIM)
     for i, clip in enumerate(clips):
-        alone, _ = extract_batch([clip], embedding_params)
+        alone, _ = extract_batch([clip], embedding_params, 1.0, frontend_dir, threads=1)
         np.testing.assert_allclose(alone[0], matrices[i], rtol=1e-4, atol=1e-3)
     assert np.abs(matrices[0] - matrices[1]).max() > 1  # other digits, other embeddings
 
 
-def test_a_missing_front_end_is_one_line_naming_the_stage(tmp_path: Path) -> None:
-    embedding.use(tmp_path / "nowhere")
-    try:
-        with pytest.raises(DigitsError, match="run `dvc repro frontend`"):
-            embedding.embed(np.zeros((1, embedding.samples_for(1)), np.float32))
-    finally:
-        embedding.use(embedding.DEFAULT_DIR)
+def test_a_missing_front_end_is_one_line_naming_the_stage(tmp_path: Path, embedding_params: FeatureParams) -> None:
+    with pytest.raises(DigitsError, match="run `dvc repro frontend`"):
+        embedding.embed(np.zeros((1, embedding.samples_for(1)), np.float32), tmp_path / "nowhere")
+    with pytest.raises(DigitsError, match="needs its model folder"):
+        extract_batch([(synth_clip(1, 0, 0), 8000)], embedding_params)
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +144,7 @@ def project(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
         tmp_path_factory.mktemp("embedding") / "project",
         corpus,
         epochs=10,
-        features={"frontend": "speech_embedding", "test_speeds": [0.97, 1.03], "embedding_steps": 4},
+        features={"frontend": "speech_embedding", "test_speeds": [0.97, 1.03], "speech_embedding": {"steps": 4}},
         model={"kind": "head", "head": {"filters": 32, "kernel_size": 3, "dropout": 0.2}},
         crossval={"cross_corpus": False},
         noise={"draws": 1, "snr_db": [10]},

@@ -24,7 +24,7 @@ def manifest(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def local(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("local") / "features"
-    run(params_of(FeaturesParams, **PARAMS, workers=2), manifest, out)
+    run(params_of(FeaturesParams, **PARAMS, workers=2), manifest, None, out)
     return out
 
 
@@ -36,17 +36,25 @@ def test_every_clip_once_in_manifest_order_in_parts_of_rows_per_file(manifest: P
     stored = pd.read_parquet(local)  # parts by duration, for batching
     durations = clips["duration"].to_numpy()[stored["manifest_row"]]
     assert (durations[1:] >= durations[:-1]).all()
-    assert matrix.shape == (180, p.n_mfcc, p.frames) and summary.shape == (180, p.summary_size)
+    assert matrix.shape == (180, *p.matrix_shape) == (180, p.settings.n_mfcc, p.settings.frames) and summary.shape == (
+        180,
+        p.summary_size,
+    )
 
 
 def test_one_worker_writes_the_same_files(manifest: Path, local: Path, tmp_path: Path) -> None:
-    run(params_of(FeaturesParams, **PARAMS, workers=1), manifest, tmp_path / "features")
+    run(params_of(FeaturesParams, **PARAMS, workers=1), manifest, None, tmp_path / "features")
     assert same_files(local, tmp_path / "features")
 
 
 def test_dask_local_cluster_writes_the_same_files(manifest: Path, local: Path, tmp_path: Path) -> None:
     """A real dask.distributed LocalCluster of 2 worker processes."""
-    run(params_of(FeaturesParams, **PARAMS, engine="dask", workers=2, scheduler=None), manifest, tmp_path / "features")
+    run(
+        params_of(FeaturesParams, **PARAMS, engine="dask", workers=2, scheduler=None),
+        manifest,
+        None,
+        tmp_path / "features",
+    )
     assert same_files(local, tmp_path / "features")
 
 
@@ -57,6 +65,7 @@ def test_a_running_dask_scheduler_is_used_by_address(manifest: Path, local: Path
         run(
             params_of(FeaturesParams, **PARAMS, engine="dask", scheduler=cluster.scheduler_address),
             manifest,
+            None,
             tmp_path / "features",
         )
     assert same_files(local, tmp_path / "features")
@@ -71,6 +80,7 @@ def test_an_unreadable_clip_fails_the_stage_and_leaves_no_output(manifest: Path,
             run(
                 params_of(FeaturesParams, **PARAMS, workers=workers),
                 tmp_path / "manifest.parquet",
+                None,
                 tmp_path / "features",
             )
         assert not (tmp_path / "features").exists() and not (tmp_path / "features.partial").exists()

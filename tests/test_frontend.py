@@ -6,28 +6,21 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from digits.dsp import mel_filterbank, resample, to_mono
-from digits.frontend import (
-    FeatureParams,
-    delta,
-    equal_frames,
-    extract,
-    extract_batch,
-    extract_views,
-    fix_frames,
-    fixed_length,
-    log_mel,
-    mfcc,
-    resize_frames,
-    summary_vector,
-    trim_bounds,
-    trim_silence,
-)
+from digits.dsp import equal_frames, log_mel, mel_filterbank, resample, to_mono
+from digits.features import FeatureParams, extract, extract_batch, extract_views, trim_bounds, trim_silence
+from digits.frontends import FRONTENDS, front_end
+from digits.frontends.mfcc import delta, fix_frames, fixed_length, mfcc, resize_frames, summary_vector
 from digits.params import FeaturesParams
 from tests.conftest import FSDD, params_of
 from tests.corpus import synth_clip
 
 P = replace(FeatureParams.of(params_of(FeaturesParams)), test_speeds=())
+S = P.settings  # MFCC's own params
+
+
+def with_mfcc(p: FeatureParams, **changes: object) -> FeatureParams:
+    """`p` with `changes` to its MFCC settings."""
+    return replace(p, settings=replace(p.settings, **changes))
 
 
 def close(a: np.ndarray, b: np.ndarray) -> float:
@@ -39,7 +32,7 @@ def test_extract_gives_fixed_shapes_whatever_the_length() -> None:
     for p in (P, replace(P, test_speeds=(0.9, 1.1))):
         for seconds in (0.01, 0.3, 2.5):
             matrix, summary = extract(np.random.default_rng(0).normal(0, 0.1, int(8000 * seconds)), 8000, p)
-            assert matrix.shape == (len(p.speeds), p.n_mfcc, p.frames)
+            assert matrix.shape == (len(p.speeds), S.n_mfcc, S.frames)
             assert summary.shape == (len(p.speeds), p.summary_size)
             assert np.isfinite(matrix).all() and np.isfinite(summary).all()
 
@@ -53,7 +46,7 @@ def tone(hz: float, seconds: float) -> np.ndarray:
 
 def test_a_test_view_is_the_clip_played_at_its_speed() -> None:
     """At half speed, a 1 kHz tone of 0.3 s sounds like a 500 Hz tone of 0.6 s; view 0 is the clip itself."""
-    p = replace(P, test_speeds=(0.5,), length="crop", frames=64)
+    p = with_mfcc(replace(P, test_speeds=(0.5,)), length="crop", frames=64)
     matrices, summaries = extract_views([(tone(1000, 0.3), 8000)], p)
     slow_summary = extract_batch([(tone(500, 0.6), 8000)], p)[1]
     assert close(summaries[0, 1], slow_summary[0]) < 0.05 < close(summaries[0, 0], slow_summary[0])
@@ -64,7 +57,29 @@ def test_feature_params_survive_json_with_their_test_speeds() -> None:
     p = replace(P, test_speeds=[0.9, 1.1])
     stored = json.loads(json.dumps(p.to_dict()))
     assert stored["test_speeds"] == [0.9, 1.1] and stored == p.to_dict()
-    assert FeatureParams(**stored) == p and p.speeds == (1.0, 0.9, 1.1)
+    assert FeatureParams.from_dict(stored) == p and p.speeds == (1.0, 0.9, 1.1)
+
+
+def test_stored_params_hold_only_their_front_ends_own() -> None:
+    """An MFCC table stores `mfcc`'s params and no other front end's; the old flat keys are refused."""
+    stored = P.to_dict()
+    assert stored["mfcc"] == params_of(FeaturesParams).mfcc.model_dump() and "speech_embedding" not in stored
+    with pytest.raises(ValueError, match="not the feature params of this version"):
+        FeatureParams.from_dict({**stored, "speech_embedding": {"steps": 7}})
+    with pytest.raises(ValueError, match="not the feature params of this version"):
+        FeatureParams.from_dict({k: v for k, v in stored.items() if k != "mfcc"} | stored["mfcc"])
+
+
+def test_every_front_end_has_the_registrys_interface() -> None:
+    features = params_of(FeaturesParams)
+    for name in FRONTENDS:
+        module = front_end(name)
+        settings = module.Settings(**getattr(features, name).model_dump())
+        assert module.__name__ == f"digits.frontends.{name}" and module.features.__doc__
+        assert len(module.matrix_shape(settings)) == 2 and module.summary_size(settings) > 0
+        assert isinstance(module.SPEC_AUGMENT, bool) and isinstance(module.PRETRAINED, bool)
+    with pytest.raises(ValueError, match="unknown front end 'wav2vec'"):
+        front_end("wav2vec")
 
 
 def clips() -> list[np.ndarray]:
@@ -74,12 +89,13 @@ def clips() -> list[np.ndarray]:
     return ys + [sf.read(path, dtype="float32")[0] for path in real]
 
 
-MEL = {"sr": 8000, "n_fft": P.n_fft, "hop_length": P.hop_length, "n_mels": P.n_mels, "fmin": P.fmin, "fmax": P.fmax}
+MEL = {"sr": 8000, "n_fft": P.n_fft, "hop_length": P.hop_length, "n_mels": S.n_mels, "fmin": S.fmin, "fmax": S.fmax}
+BANDS = (P.sample_rate, P.n_fft, P.hop_length, S.n_mels, S.fmin, S.fmax)
 
 
 def test_mel_filterbank_is_librosas() -> None:
-    expected = librosa.filters.mel(sr=8000, n_fft=P.n_fft, n_mels=P.n_mels, fmin=P.fmin, fmax=P.fmax)
-    got = mel_filterbank(P.sample_rate, P.n_fft, P.n_mels, P.fmin, P.fmax)
+    expected = librosa.filters.mel(sr=8000, n_fft=P.n_fft, n_mels=S.n_mels, fmin=S.fmin, fmax=S.fmax)
+    got = mel_filterbank(P.sample_rate, P.n_fft, S.n_mels, S.fmin, S.fmax)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-8)
 
 
@@ -87,8 +103,8 @@ def test_log_mel_mfcc_and_delta_are_librosas() -> None:
     """The numpy front end computes what librosa computes, to float32 rounding."""
     for y in clips():
         expected = librosa.power_to_db(librosa.feature.melspectrogram(y=y, **MEL))
-        np.testing.assert_allclose(log_mel(y, P), expected, rtol=0, atol=2e-3)
-        m = librosa.feature.mfcc(y=y, n_mfcc=P.n_mfcc, **MEL)
+        np.testing.assert_allclose(log_mel(y, *BANDS), expected, rtol=0, atol=2e-3)
+        m = librosa.feature.mfcc(y=y, n_mfcc=S.n_mfcc, **MEL)
         np.testing.assert_allclose(mfcc(y, P), m, rtol=0, atol=2e-3)
         np.testing.assert_allclose(delta(m, 9), librosa.feature.delta(m, width=9, mode="nearest"), atol=1e-4)
 
@@ -170,10 +186,10 @@ def test_resize_frames_interpolates_each_row_linearly(length: int) -> None:
 
 def test_length_policy_is_chosen_by_params() -> None:
     m = np.tile(np.arange(40, dtype=np.float32), (2, 1))
-    assert fixed_length(m, replace(P, frames=20, length="crop"))[0, 0] == 10
-    assert fixed_length(m, replace(P, frames=20, length="resize"))[0, -1] == 39
+    assert fixed_length(m, replace(S, frames=20, length="crop"))[0, 0] == 10
+    assert fixed_length(m, replace(S, frames=20, length="resize"))[0, -1] == 39
     with pytest.raises(ValueError, match="unknown length policy"):
-        fixed_length(m, replace(P, length="stretch"))
+        fixed_length(m, replace(S, length="stretch"))
 
 
 def test_a_batch_of_any_clips_gives_each_what_it_gets_alone() -> None:
@@ -184,7 +200,7 @@ def test_a_batch_of_any_clips_gives_each_what_it_gets_alone() -> None:
     batch += [(np.stack([synth_clip(1, 2, 3)] * 2, axis=1), 8000), (resample(synth_clip(9, 1, 1), 8000, 44100), 44100)]
     batch += batch[:5]  # same lengths as earlier clips: groups of several
     matrices, summaries = extract_batch(batch, P)
-    assert matrices.shape == (len(batch), P.n_mfcc, P.frames) and summaries.shape == (len(batch), P.summary_size)
+    assert matrices.shape == (len(batch), S.n_mfcc, S.frames) and summaries.shape == (len(batch), P.summary_size)
     for (y, sr), matrix, summary in zip(batch, matrices, summaries, strict=True):
         alone_matrix, alone_summary = extract(y, sr, P)
         np.testing.assert_allclose(matrix, alone_matrix[0], atol=1e-4)

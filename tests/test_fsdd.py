@@ -186,7 +186,7 @@ def test_pipeline_on_fsdd_random_split(
     # The Dask engine (a LocalCluster of 2 worker processes) writes the very files the local engine wrote.
     monkeypatch.chdir(root)  # the manifest's paths are relative to the project
     features = params_of(FeaturesParams, engine="dask", workers=2)
-    run_features(features, Path("data/manifest.parquet"), tmp_path / "dask-features")
+    run_features(features, Path("data/manifest.parquet"), None, tmp_path / "dask-features")
     assert same_files(root / "data" / "features", tmp_path / "dask-features")
 
 
@@ -204,7 +204,7 @@ def test_bad_files_among_good_ones_are_accounted_for(fsdd: tuple[Project, str], 
     usable = [name for name, verdict in verdicts.items() if verdict is None]
     assert report["found"] == len(good) + len(verdicts) == report["accepted"] + report["rejected"]
     assert report["accepted"] == len(good) + len(usable)
-    run_features(params_of(FeaturesParams), tmp_path / "data" / "manifest.parquet", tmp_path / "features")
+    run_features(params_of(FeaturesParams), tmp_path / "data" / "manifest.parquet", None, tmp_path / "features")
     keys, matrix, summary, _ = load_features(tmp_path / "features")
     assert len(keys) == report["accepted"] and np.isfinite(matrix).all() and np.isfinite(summary).all()
 

@@ -16,12 +16,17 @@ SECTIONS = Section.__subclasses__()
 
 
 def with_change(tmp_path: Path, section: str, key: str, value: object) -> Path:
-    """A copy of the project's params.yaml with `section.key` set to `value` (removed if value is ...)."""
+    """A copy of the project's params.yaml with `section.key` set to `value` (removed if value is ...); `key` may
+    be dotted (`mfcc.n_mfcc`: in the sub-section `mfcc`)."""
     params = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    *parents, key = key.split(".")
+    where = params[section]
+    for parent in parents:
+        where = where[parent]
     if value is ...:
-        del params[section][key]
+        del where[key]
     else:
-        params[section][key] = value
+        where[key] = value
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
@@ -38,9 +43,11 @@ def test_every_section_of_the_project_params_is_valid() -> None:
     ("kind", "key", "value", "message"),
     [
         (FeaturesParams, "n_mfc", 20, "features.n_mfc: unknown key"),
-        (FeaturesParams, "length", "bar", "features.length: input should be 'resize' or 'crop', got 'bar'"),
-        (FeaturesParams, "n_mfcc", "twenty", "features.n_mfcc: input should be a valid integer"),
-        (FeaturesParams, "n_mfcc", 60, "features: n_mfcc (60) cannot exceed n_mels (40)"),
+        (FeaturesParams, "mfcc.length", "bar", "features.mfcc.length: input should be 'resize' or 'crop', got 'bar'"),
+        (FeaturesParams, "mfcc.n_mfcc", "twenty", "features.mfcc.n_mfcc: input should be a valid integer"),
+        (FeaturesParams, "mfcc.n_mfcc", 60, "features.mfcc: n_mfcc (60) cannot exceed n_mels (40)"),
+        (FeaturesParams, "mfcc.fmax", 5000.0, "features: need mfcc.fmax <= sample_rate / 2 (4000): 5000.0"),
+        (FeaturesParams, "speech_embedding.steps", 0, "features.speech_embedding.steps: input should be greater"),
         (FeaturesParams, "test_speeds", [0.9, 3.0], "features.test_speeds.1: input should be less than or equal to 2"),
         (FeaturesParams, "engine", "spark", "features.engine: input should be 'local' or 'dask', got 'spark'"),
         (FeaturesParams, "n_fft", ..., "features.n_fft: missing"),
@@ -89,11 +96,11 @@ def test_params_are_frozen() -> None:
 @pytest.mark.parametrize(
     ("stage", "section", "key", "value", "paths", "message"),
     [
-        ("features", "features", "n_mfc", 20, ["m.parquet", "out"], "features.n_mfc: unknown key"),
+        ("features", "features", "n_mfc", 20, ["m.parquet", "f", "out"], "features.n_mfc: unknown key"),
         ("ingest", "ingest", "split", "foo", ["m.parquet", "r.parquet", "out.json"], "ingest.split: input should"),
         ("synth", "synth", "takes", 0, ["out"], "synth.takes: input should be greater than 0"),
-        ("features", "features", "length", "bar", ["m.parquet", "out"], "features.length: input should"),
-        ("augment", "augment", "copies", -1, ["m.parquet", "f", "out"], "augment.copies: input should be greater"),
+        ("features", "features", "mfcc.length", "bar", ["m.parquet", "f", "out"], "features.mfcc.length: input should"),
+        ("augment", "augment", "copies", -1, ["m.parquet", "f", "m", "out"], "augment.copies: input should be greater"),
     ],
 )
 def test_a_stage_with_a_bad_param_stops_before_any_work(

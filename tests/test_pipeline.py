@@ -45,7 +45,8 @@ def test_first_repro_runs_every_stage_and_writes_metrics(project: Project) -> No
         assert (project.root / "metrics" / png).read_bytes()[:4] == b"\x89PNG"
     assert (project.root / "metrics" / "train" / "plots" / "metrics" / "train" / "loss.tsv").is_file()
     meta = json.loads((project.root / "models" / "model.json").read_text())
-    assert meta["kind"] == "cnn" and meta["feature_params"]["n_mfcc"] == 20
+    assert meta["kind"] == "cnn" and meta["feature_params"]["mfcc"]["n_mfcc"] == 20
+    assert "speech_embedding" not in meta["feature_params"]  # only the front end's own params
 
 
 def assert_strings_read(crossval: dict, count: int) -> None:
@@ -109,7 +110,7 @@ def test_crossval_gives_the_same_bits_on_one_core_as_on_all(project: Project, tm
     outputs = [tmp_path / "crossval.json", tmp_path / "predictions.csv", tmp_path / "timing.json"]
     project.run(
         "taskset", "-c", "0", sys.executable, "-m", "stages.crossval", "--params", str(tmp_path / "params.yaml"),
-        "data/features", "data/augmented", *map(str, outputs),
+        "data/features", "data/augmented", "models/frontend", *map(str, outputs),
     )  # fmt: skip
     timing = json.loads(outputs[2].read_text())
     assert (timing["workers"], timing["threads_per_worker"]) == (1, 1)
@@ -189,13 +190,15 @@ def test_augment_param_reruns_augment_and_what_trains_on_it(project: Project) ->
 
 
 def test_features_param_reruns_features_onward(project: Project) -> None:
-    project.set_params(features={"n_mfcc": 16})
+    project.set_params(features={"speech_embedding": {"steps": 5}})  # another front end's param: nothing reruns
+    assert "Data and pipelines are up to date" in project.run("dvc", "status")
+    project.set_params(features={"mfcc": {"n_mfcc": 16}})
     ran, _ = project.repro()
     assert sorted(ran) == [
         "augment", "crossval", "detector", "evaluate", "export", "features", "gallery", "noise", "train"
     ]  # fmt: skip
     meta = json.loads((project.root / "models" / "model.json").read_text())
-    assert meta["feature_params"]["n_mfcc"] == 16
+    assert meta["feature_params"]["mfcc"]["n_mfcc"] == 16
     assert "metrics/eval.json" in project.run("dvc", "metrics", "show")
 
 

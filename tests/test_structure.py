@@ -47,8 +47,14 @@ def packages_of(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
+def chosen_front_end(root: Path = PROJECT) -> str:
+    """The front end params.yaml's `features.frontend` names."""
+    return yaml.safe_load((root / "params.yaml").read_text())["features"]["frontend"]
+
+
 def closure(module: str, root: Path = PROJECT) -> set[Path]:
-    """Files of the project that importing `module` runs, relative to `root`."""
+    """Files of the project that importing `module` runs, relative to `root`; the registry `digits.frontends`
+    imports the front end params.yaml chooses, by name."""
     seen: set[str] = set()
     todo = [module]
     while todo:
@@ -57,17 +63,20 @@ def closure(module: str, root: Path = PROJECT) -> set[Path]:
             continue
         seen.add(name)
         todo += packages_of(name) + sorted(imports(module_file(name, root), root))
+        if name == "digits.frontends":
+            todo.append(f"digits.frontends.{chosen_front_end(root)}")
     return {module_file(name, root).relative_to(root) for name in seen}
 
 
 def stage_modules(dvc_yaml: Path) -> dict[str, tuple[str, list[str]]]:
-    """{stage: (module its cmd runs, its deps)} of a dvc.yaml."""
+    """{stage: (module its cmd runs, its deps)} of a dvc.yaml, `${features.frontend}` in a dep resolved."""
     stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
     found = {}
     for name, stage in stages.items():
         words = stage["cmd"].split()
         assert words[:2] == ["python", "-m"], f"stage {name}: cmd must be `python -m stages.{name} ...`"
-        found[name] = (words[2], stage.get("deps", []))
+        deps = [dep.replace("${features.frontend}", chosen_front_end()) for dep in stage.get("deps", [])]
+        found[name] = (words[2], deps)
     return found
 
 
@@ -101,6 +110,17 @@ def test_every_stage_lists_the_code_it_runs() -> None:
 def test_no_stage_lists_code_it_does_not_run() -> None:
     """An unused dep reruns a stage for nothing (the Whisper stages once reran on every edit of speech_embedding)."""
     assert extra_deps(PROJECT / "dvc.yaml") == {}
+
+
+def test_only_the_chosen_front_end_reruns_the_stages_that_use_it() -> None:
+    """An edit to the opt-in speech_embedding module reruns stage `frontend` alone while MFCC is chosen (it once
+    reran 13 stages); each stage of the chosen front end depends on its module by `${features.frontend}`."""
+    raw = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
+    using = sorted(name for name, (_, deps) in stage_modules(PROJECT / "dvc.yaml").items() if any(
+        dep == "digits/frontends/speech_embedding.py" for dep in deps))  # fmt: skip
+    assert chosen_front_end() == "mfcc" and using == ["frontend"]
+    users = [name for name, stage in raw.items() if "digits/frontends/__init__.py" in stage.get("deps", [])]
+    assert len(users) >= 9 and all("digits/frontends/${features.frontend}.py" in raw[n]["deps"] for n in users)
 
 
 def test_a_removed_dep_is_caught(tmp_path: Path) -> None:
