@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +30,6 @@ from threadpoolctl import threadpool_limits
 from benchmarks.scale import sized
 from digits.audio import read_clips
 from digits.features import FeatureParams, extract_views
-from digits.frontends import speech_embedding
 from digits.params import FeaturesParams, FrontendParams, ModelParams, TrainParams, load
 from digits.pretrained import obtain
 
@@ -84,7 +82,8 @@ def main(clips: Annotated[int, typer.Option(help="FSDD clips to featurise (train
     if not manifest.is_file() or not Path("models/model.onnx").is_file():
         sys.exit("benchmark needs the pipeline's outputs: run `make run` (or `dvc pull`) first")
     rows = pd.read_parquet(manifest).query("corpus == 'fsdd' and split == 'train'").head(clips)
-    mfcc = FeatureParams.of(load(FeaturesParams))
+    features = load(FeaturesParams)
+    mfcc = FeatureParams.of(features.model_copy(update={"frontend": "mfcc"}))  # whichever params.yaml chooses
     audio = [(y, mfcc.sample_rate) for y in read_clips(rows["path"], mfcc.sample_rate)]
     with tempfile.TemporaryDirectory() as work:
         frontend = Path("models/frontend")
@@ -92,8 +91,7 @@ def main(clips: Annotated[int, typer.Option(help="FSDD clips to featurise (train
             pinned = load(FrontendParams)
             frontend = Path(work) / "frontend"
             print(obtain(pinned.package, pinned.sha256, pinned.opset, frontend))
-        settings = load(FeaturesParams).speech_embedding.model_dump()
-        embedded = replace(mfcc, frontend="speech_embedding", settings=speech_embedding.Settings(**settings))
+        embedded = FeatureParams.of(features.model_copy(update={"frontend": "speech_embedding"}))
         speed = {"mfcc": features_per_second(audio, mfcc)[0]}
         speed["speech_embedding"], x = features_per_second(audio, embedded, frontend)
         print(f"features of {len(audio)} FSDD clips, {len(mfcc.speeds)} views each, one core")

@@ -64,7 +64,7 @@ def main(
         sys.exit("benchmark needs the pipeline's outputs: run `make run` (or `dvc pull`) first")
     rows = pd.read_parquet(manifest).query("corpus == 'fsdd'").sort_values("split", key=lambda s: s != "test")
     rows = rows.head(clips) if clips else rows
-    mfcc, whisper = load(FeaturesParams), load(WhisperFeaturesParams)
+    mfcc, whisper = load(FeaturesParams).model_copy(update={"frontend": "mfcc"}), load(WhisperFeaturesParams)
     with tempfile.TemporaryDirectory() as tmp:
         chosen = Path(tmp) / "manifest.parquet"
         rows.to_parquet(chosen)

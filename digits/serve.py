@@ -83,8 +83,9 @@ def open_service(model_dir: Path, frontend: str, params: ServeParams, predict: P
     mfcc = OnnxModel(onnx_file, THREADS)
     if not is_current(mfcc, keras_file):
         raise DigitsError(f"{onnx_file} is older than {keras_file}: run `dvc repro export` or `dvc pull`")
+    mfcc = with_front_end(mfcc, model_dir)  # its feature params checked: the page's pictures are drawn with them
     if frontend == "mfcc":
-        model = with_front_end(mfcc, model_dir)
+        model = mfcc
         detector = open_detector(model_dir, model, THREADS)
     else:  # CTranslate2 on every core, on the clips of all the requests waiting at once
         whisper, detector = open_recogniser(model_dir, frontend, threads=0)
