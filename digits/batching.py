@@ -1,6 +1,6 @@
 """Concurrent requests share batches: `digits serve` hands every clip to one worker thread, which runs whatever
-clips are waiting through the recogniser at once (a batch of 32 clips costs Whisper's encoder little more than
-one). A clip's scores do not depend on the other clips of its batch, so an answer is the same either way."""
+clips are waiting through the front end at once (a batch of 32 clips costs Whisper's encoder little more than
+one). A clip's features do not depend on the other clips of its batch, so an answer is the same either way."""
 
 import queue
 import threading
@@ -10,26 +10,23 @@ from typing import Protocol
 import numpy as np
 
 
-class Recogniser(Protocol):
-    runtime: str
-    meta: dict
-
-    def log_proba(self, clips: list[np.ndarray], sample_rate: int) -> np.ndarray: ...
+class FrontEnd(Protocol):
+    def features(self, clips: list[np.ndarray], sample_rate: int) -> tuple[np.ndarray, ...]: ...
 
 
 class SharedBatches:
-    """`recogniser` (anything with `log_proba(clips, sample_rate)`) behind one worker thread that batches the clips
-    of concurrent `log_proba` calls, up to `max_clips` a batch; no call waits for others to arrive."""
+    """`front_end` (anything with `features(clips, sample_rate)` -> arrays with a row per clip) behind one worker
+    thread that batches the clips of concurrent `features` calls, up to `max_clips` a batch; no call waits for
+    others to arrive."""
 
-    def __init__(self, recogniser: Recogniser, max_clips: int) -> None:
-        self.recogniser, self.max_clips = recogniser, max_clips
-        self.runtime, self.meta = recogniser.runtime, recogniser.meta
+    def __init__(self, front_end: FrontEnd, max_clips: int) -> None:
+        self.front_end, self.max_clips = front_end, max_clips
         self.waiting: queue.SimpleQueue = queue.SimpleQueue()
         self.batches = self.clips = 0  # batches run and their clips, for the mean batch size
         threading.Thread(target=self.work, name="shared-batches", daemon=True).start()
 
-    def log_proba(self, clips: list[np.ndarray], sample_rate: int) -> np.ndarray:
-        """`(n, 10)` log-probabilities of `clips`, computed in a batch with the clips of other calls."""
+    def features(self, clips: list[np.ndarray], sample_rate: int) -> tuple[np.ndarray, ...]:
+        """The features of `clips`, computed in a batch with the clips of other calls."""
         answer: Future = Future()
         self.waiting.put((clips, sample_rate, answer))
         return answer.result()
@@ -50,7 +47,7 @@ class SharedBatches:
         """One batch of the clips of `calls` (all at `sample_rate`); each call gets its rows, or the error."""
         clips = [clip for call_clips, _, _ in calls for clip in call_clips]
         try:
-            found = self.recogniser.log_proba(clips, sample_rate)
+            found = self.front_end.features(clips, sample_rate)
         except Exception as err:  # every caller hears of it; the worker goes on
             for _, _, answer in calls:
                 answer.set_exception(err)
@@ -58,5 +55,5 @@ class SharedBatches:
         self.batches, self.clips = self.batches + 1, self.clips + len(clips)
         start = 0
         for call_clips, _, answer in calls:
-            answer.set_result(found[start : start + len(call_clips)])
+            answer.set_result(tuple(array[start : start + len(call_clips)] for array in found))
             start += len(call_clips)

@@ -13,7 +13,8 @@ app = typer.Typer(
     help="Spoken-digit recognition: the DVC pipeline's stages "
     "(fetch, synth → ingest → features → augment → train → evaluate, export, crossval, noise, gallery; "
     "negatives → detector; "
-    "whisper_model → whisper_features, whisper_augment → zeroshot, whisper_train → whisper_noise, whisper_crossval), "
+    "whisper_model → whisper_features, whisper_augment → zeroshot, whisper_train → whisper_noise, whisper_crossval; "
+    "whisper_negatives → whisper_detector), "
     "a summary of their metrics, predict, and serve (a page to say a digit into).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -31,7 +32,7 @@ STAGES = {
     "train": "Train the Keras model on the train split and its augmented copies.",
     "evaluate": "Score the model on the test split.",
     "export": "Export the Keras model to ONNX, checked against Keras on every clip.",
-    "detector": "Learn to say 'no digit heard'; threshold on val, error rates on an open set.",
+    "detector": "Learn to say 'no digit heard' on MFCCs; threshold from voices never heard, an open-set test.",
     "crossval": "Leave-one-speaker-out accuracy of the training recipe.",
     "noise": "Test-split accuracy in white, speech-shaped and babble noise.",
     "gallery": "Picture a few clips as waveform, log-mel spectrogram and MFCC.",
@@ -42,6 +43,8 @@ STAGES = {
     "whisper_train": "Train the Whisper recogniser (a head refining the zero-shot scores); score the test split.",
     "whisper_crossval": "Leave-one-speaker-out of the Whisper recogniser beside its zero-shot scores.",
     "whisper_noise": "Test-split accuracy of the Whisper recogniser and its zero-shot scores in noise.",
+    "whisper_negatives": "Whisper's pooled encoder states and zero-shot digit scores of every non-digit, to Parquet.",
+    "whisper_detector": "'No digit heard' for Whisper; threshold from voices never heard, an open-set test.",
 }
 
 

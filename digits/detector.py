@@ -1,4 +1,4 @@
-""" "No digit heard": the detector's training, its threshold from voices it never heard, and its open-set scores.
+""" "No digit heard" for the MFCC recogniser: the detector's training and its out-of-fold scores.
 
 A small CNN on MFCC matrices tells each digit from each kind of non-digit (`LABELS`). It trains on the
 train split's clips and their augmented copies (every corpus) against the training non-digits. Its threshold
@@ -23,18 +23,24 @@ from digits import DigitsError
 from digits.audio import read_clips
 from digits.features import FeatureParams, extract_views
 from digits.models import input_name
-from digits.negatives import KINDS, read_negatives
-from digits.openset import DIGITS, choose_threshold, digit_score, error_rates, signal_classes, sounds_like
-from digits.params import DetectorParams, ModelParams, SpecAugmentParams, StringParams, TrainParams
+from digits.negatives import SPLITS, read_negatives
+from digits.openset import digit_score
+from digits.params import DetectorParams, ModelParams, SpecAugmentParams, TrainParams
 from digits.recognise import recognise
+from digits.refusal import (
+    LABELS,
+    FoldScores,
+    Strings,
+    assess,
+    held_out_scores,
+    real_voices,
+    signals_of,
+    string_parts,
+    voice_folds,
+)
 from digits.runtime import KerasModel
-from digits.segment import PauseParams, split_at_pauses
-from digits.strings import digit_strings
 from digits.table import load_features
 from digits.training import EpochLine, fit, one_thread, training_set
-
-LABELS = [*DIGITS, *KINDS]  # the detector knows each digit: a word is told from the digits, not from "speech"
-SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -107,158 +113,29 @@ def train_detector(
     return KerasModel(net, {"kind": "detector", "input": name, "feature_params": data.front_end.to_dict()})
 
 
-def signals_of(p: DetectorParams) -> list[int]:
-    """The detector's signal classes, refused at any threshold, or none (`detector.refuse_signals`)."""
-    return signal_classes(LABELS) if p.refuse_signals else []
-
-
-def voice_folds(keys: pd.DataFrame, count: int) -> list[list[str]]:
-    """The voices each of `count` folds holds out: the real (scored) voices and, apart, those of training-only
-    corpora, each dealt in turn in sorted order, so that every fold holds out both kinds where there are enough."""
-    scored = keys["training_only"].astype(bool).to_numpy()
-    real = sorted(keys["speaker"][~scored].unique())
-    if len(real) < count:
-        raise DigitsError(f"detector.folds is {count} but the scored corpora have {len(real)} speakers")
-    synthetic = sorted(keys["speaker"][scored].unique())
-    return [real[k::count] + synthetic[k::count] for k in range(count)]
-
-
-@dataclass(frozen=True)
-class Strings:
-    """Digit strings of each held-out real voice (`crossval.strings`), split as `--sequence` splits them."""
-
-    params: StringParams
-    pauses: PauseParams
-
-
-def string_parts(keys: pd.DataFrame, voice: str, strings: Strings, data: Inputs) -> np.ndarray:
-    """The matrices of every view `(n, views, *shape)` of the parts `--sequence` finds in `strings.params` digit
-    strings made of `voice`'s clips outside the test split (`keys`' rows), by the front end of `data`."""
-    clips = keys[(keys["speaker"] == voice) & (keys["split"] != "test")]
-    s, p = strings.params, data.front_end
-    audio = read_clips(clips["path"], p.sample_rate)
-    rng = np.random.default_rng(s.seed)
-    built = digit_strings(audio, clips["label"].to_numpy(), p.sample_rate, s.count, s.length, s.pause, rng)
-    parts = [y[a:b] for y, _ in built for a, b in split_at_pauses(y, p.sample_rate, strings.pauses)]
+def string_views(keys: pd.DataFrame, voice: str, strings: Strings, data: Inputs) -> np.ndarray:
+    """The matrices of every view `(n, views, *shape)` of the parts `--sequence` finds in `voice`'s digit strings
+    (`refusal.string_parts`), by the front end of `data`."""
+    p = data.front_end
+    parts = string_parts(keys, voice, strings, p.sample_rate)
     return extract_views([(y, p.sample_rate) for y in parts], p, data.frontend)[0]
 
 
 def fold_scores(
     p: DetectorParams, masks: SpecAugmentParams, paths: tuple[Path, ...], strings: Strings, held_out: list[str]
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+) -> FoldScores:
     """Train a detector without the voices `held_out`; (the digit scores of every clip of the corpora, NaN but
     for those voices' clips outside the test split, the digit scores of the val non-digits, those of the parts
     of each held-out real voice's digit strings)."""
     data = load_inputs(*paths)
     keys = data.keys
-    voices = np.setdiff1d(keys["speaker"].unique(), held_out)
-    model = train_detector(p, masks, data, voices)
-    scored = (keys["speaker"].isin(held_out) & (keys["split"] != "test")).to_numpy()
-    scores = np.full(len(keys), np.nan)
-    signals = signals_of(p)
-    scores[scored] = digit_score(recognise(model, data.views[scored])[0], signals)
-    real = sorted(set(held_out) & set(keys["speaker"][~keys["training_only"].astype(bool)]))
-    parts = {v: string_parts(keys, v, strings, data) for v in real} if strings.params.count else {}
+    model = train_detector(p, masks, data, np.setdiff1d(keys["speaker"].unique(), held_out))
+    signals = signals_of(p.refuse_signals)
+    scores = held_out_scores(keys, held_out, lambda rows: recognise(model, data.views[rows])[0], signals)
+    voices = real_voices(keys, held_out) if strings.params.count else []
+    parts = {v: string_views(keys, v, strings, data) for v in voices}
     parts = {v: digit_score(recognise(model, x)[0], signals) for v, x in parts.items() if len(x)}
     return scores, digit_score(recognise(model, data.negatives["val"][0])[0], signals), parts
-
-
-def accepted_by_kind(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
-    """The share of each kind of non-digit (class `labels`) whose digit `scores` reach `threshold`."""
-    kinds = np.array(LABELS)[labels]
-    return {kind: round(float(np.mean(scores[kinds == kind] >= threshold)), 4) for kind in KINDS}
-
-
-def new_voice_report(
-    keys: pd.DataFrame,
-    scores: np.ndarray,
-    val_others: list[np.ndarray],
-    parts: dict[str, np.ndarray],
-    threshold: float,
-    sequence_threshold: float,
-) -> dict:
-    """What the held-out detectors do at `threshold` (out-of-fold digit `scores` of the corpus clips, NaN where
-    none, each fold's val non-digit scores, and the scores of the parts of each real voice's digit strings):
-    each real voice's digits refused, their mean, the synthetic voices' digits refused, the val non-digits
-    accepted (mean over folds), and the parts of digit strings refused at `sequence_threshold` (each voice's,
-    their mean) and at `threshold`."""
-    scored, synthetic = ~np.isnan(scores), keys["training_only"].astype(bool).to_numpy()
-    refused = pd.Series(scores < threshold)[scored & ~synthetic].groupby(keys["speaker"][scored & ~synthetic])
-    per_voice = {voice: round(float(share), 4) for voice, share in refused.mean().items()}
-    return {
-        "refused_by_voice": per_voice,
-        "mean_refused": round(float(np.mean(list(per_voice.values()))), 4),
-        "clips": int((scored & ~synthetic).sum()),
-        "refused": int((scores[scored & ~synthetic] < threshold).sum()),
-        "synthetic_refused": round(float(np.mean(scores[scored & synthetic] < threshold)), 4)
-        if (scored & synthetic).any()
-        else None,
-        "val_false_accept_rate": round(float(np.mean([np.mean(v >= threshold) for v in val_others])), 4),
-        **(
-            {
-                "string_parts_refused_by_voice": {
-                    v: round(float(np.mean(x < sequence_threshold)), 4) for v, x in sorted(parts.items())
-                },
-                "string_parts_refused": round(
-                    float(np.mean([np.mean(x < sequence_threshold) for x in parts.values()])), 4
-                ),
-                "string_parts_refused_at_the_clip_threshold": round(
-                    float(np.mean([np.mean(x < threshold) for x in parts.values()])), 4
-                ),
-            }
-            if parts
-            else {}
-        ),
-    }
-
-
-def open_set_report(
-    model: KerasModel, data: Inputs, threshold: float, sequence_threshold: float, signals: list[int]
-) -> tuple[dict, np.ndarray]:
-    """(the val and open-set test error rates of `model` at `threshold`, by kind, how often a refusal names the
-    right kind, and the test's non-digits accepted at `sequence_threshold`; the class probabilities of every
-    corpus clip). `signals`: see `digit_score`."""
-    everything = recognise(model, data.views)[0]
-    split = data.keys["split"].to_numpy()
-    report = {}
-    for name in ("val", "test"):
-        views, labels = data.negatives[name]
-        others = recognise(model, views)[0]
-        report[name] = error_rates(
-            digit_score(everything[split == name], signals), digit_score(others, signals), threshold
-        )
-        report[f"{name}_false_accept_rate_by_kind"] = accepted_by_kind(digit_score(others, signals), labels, threshold)
-        if name == "test":
-            refused = digit_score(others, signals) < threshold
-            named = refused & (np.array(sounds_like(others, LABELS)) == np.array(LABELS)[labels])
-            report["test_refusals_naming_the_right_kind"] = round(float(named.sum() / max(refused.sum(), 1)), 4)
-            at_sequence = digit_score(others, signals) >= sequence_threshold
-            report["test_sequence_false_accept_rate"] = round(float(np.mean(at_sequence)), 4)
-            report["test_sequence_false_accept_rate_by_kind"] = accepted_by_kind(
-                digit_score(others, signals), labels, sequence_threshold
-            )
-    return report, everything
-
-
-def refused_clips(
-    keys: pd.DataFrame, probabilities: np.ndarray, threshold: float, signals: list[int]
-) -> tuple[pd.DataFrame, dict]:
-    """(the corpus clips refused at `threshold`, with their digit score (`signals`: see `digit_score`) and what
-    they sound like; counts per corpus and split, `"fsdd/test": "6 of 600"`)."""
-    refused = digit_score(probabilities, signals) < threshold
-    table = keys.loc[refused, ["path", "corpus", "split", "label"]].assign(
-        digit_score=np.round(digit_score(probabilities[refused], signals), 4),
-        sounds_like=sounds_like(probabilities[refused], LABELS),
-    )
-    counts = keys.assign(refused=refused).groupby(["corpus", "split"])["refused"].agg(["sum", "size"])
-    return table, {f"{c}/{s}": f"{int(r['sum'])} of {int(r['size'])}" for (c, s), r in counts.iterrows()}
-
-
-def choose_on_new_voices(keys: pd.DataFrame, scores: np.ndarray, max_false_refusals: float) -> float:
-    """The highest threshold that refuses at most `max_false_refusals` of the real voices' out-of-fold digit
-    `scores` (NaN: not scored out of fold; synthetic voices left out)."""
-    real = ~np.isnan(scores) & ~keys["training_only"].astype(bool).to_numpy()
-    return choose_threshold(scores[real], max_false_refusals)
 
 
 def build_detector(
@@ -266,9 +143,9 @@ def build_detector(
 ) -> tuple[KerasModel, dict, pd.DataFrame]:
     """Train the shipped detector on every voice and, meanwhile, one per fold of `voice_folds` on `workers` new
     processes (one thread each), from `paths` (non-digits, features, augmented copies, pretrained front end);
-    choose the threshold on the out-of-fold digits (`choose_on_new_voices`) and score the held-out voices'
-    `strings` there. Returns the detector (its threshold in `meta`), its report (`metrics/openset.json`) and the
-    corpus clips it refuses."""
+    choose the thresholds on the out-of-fold digits and score the held-out voices' `strings` there
+    (`refusal.assess`). Returns the detector (its thresholds in `meta`), its report (`metrics/openset.json`) and
+    the corpus clips it refuses."""
     data = load_inputs(*paths)
     folds = voice_folds(data.keys, p.folds)
     print(f"detector: {p.folds} folds of held-out voices on {workers} processes, one thread each, beside this one")
@@ -276,25 +153,11 @@ def build_detector(
         futures = [pool.submit(fold_scores, p, masks, paths, strings, fold) for fold in folds]
         model = train_detector(p, masks, data, verbose=True)
         results = [future.result() for future in futures]
-    scores = np.full(len(data.keys), np.nan)
-    for held_out, _, _ in results:
-        scores = np.where(np.isnan(held_out), scores, held_out)
-    threshold = choose_on_new_voices(data.keys, scores, p.max_false_refusals)
-    parts = {voice: x for _, _, fold in results for voice, x in fold.items()}
-    sequence_threshold = (
-        choose_threshold(np.concatenate(list(parts.values())), p.max_false_refusals) if parts else threshold
+    others = {name: (recognise(model, data.negatives[name][0])[0], data.negatives[name][1]) for name in ("val", "test")}
+    signals = signals_of(p.refuse_signals)
+    everything = recognise(model, data.views)[0]
+    report, table, (threshold, sequence_threshold) = assess(
+        data.keys, results, p.max_false_refusals, everything, others, signals
     )
-    report = {
-        "threshold": round(threshold, 6),
-        "sequence_threshold": round(sequence_threshold, 6),
-        "chosen_on": "digits of voices the detector never heard (out of fold, outside the test split), and the parts "
-        "--sequence finds in their digit strings: at most detector.max_false_refusals of each refused",
-        "new_voices": {
-            "folds": len(folds),
-            **new_voice_report(data.keys, scores, [v for _, v, _ in results], parts, threshold, sequence_threshold),
-        },
-    }
-    open_set, probabilities = open_set_report(model, data, threshold, sequence_threshold, signals_of(p))
-    table, counts = refused_clips(data.keys, probabilities, threshold, signals_of(p))
-    model.meta.update(labels=LABELS, threshold=threshold, sequence_threshold=sequence_threshold, signals=signals_of(p))
-    return model, {**report, **open_set, "corpus_clips_refused": counts}, table
+    model.meta.update(labels=LABELS, threshold=threshold, sequence_threshold=sequence_threshold, signals=signals)
+    return model, report, table

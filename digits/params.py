@@ -122,6 +122,14 @@ class WhisperHeadParams(Section):
     weights: Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=1)]
 
 
+class WhisperDetectorParams(Section):
+    name = "whisper_detector"
+    c: Annotated[float, Field(gt=0)]
+    max_false_refusals: Annotated[float, Field(ge=0, lt=1)]
+    folds: Annotated[int, Field(ge=2)]
+    refuse_signals: bool
+
+
 class SynthParams(Section):
     name = "synth"
     voices: dict[Literal["espeak-ng", "flite", "festival"], Count]

@@ -7,10 +7,13 @@ rate, channel count and sample format libsndfile reads is accepted; every input 
 prediction or a one-line reason.
 """
 
+from __future__ import annotations
+
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +24,9 @@ from digits.features import FeatureParams, extract, select_input
 from digits.openset import refusal
 from digits.recognise import Model, recognise
 from digits.segment import PauseParams, split_at_pauses
+
+if TYPE_CHECKING:  # the Whisper runtime is imported only when it is used
+    from digits.whisper_head import WhisperDetector, WhisperModel
 
 STDIN = "-"
 SEQUENCE_SECONDS = 600.0  # the longest input `--sequence` decodes: a bound on memory, not a setting
@@ -94,17 +100,14 @@ def model_input(model: Model, y: np.ndarray, sr: int) -> np.ndarray:
     return select_input(model.meta["input"], *clip_features(model, y, sr))
 
 
-def heard(detector: Model | None, matrices: np.ndarray, summaries: np.ndarray, parts: bool = False) -> list[str | None]:
-    """For each clip given as the features of its views (`(n, views, n_mfcc, frames)`, `(n, views, d)`): why no
-    digit was heard in it, or None (always None without a `detector`). `parts`: the clips are parts of a digit
-    string, judged at the detector's threshold for those (`sequence_threshold`, where it has one)."""
-    if detector is None:
-        return [None] * len(matrices)
+def heard(detector: Model | WhisperDetector, classes: np.ndarray, parts: bool = False) -> list[str | None]:
+    """For each clip given as the `detector`'s class probabilities `(n, classes)`: why no digit was heard in it, or
+    None. `parts`: the clips are parts of a digit string, judged at the detector's threshold for those
+    (`sequence_threshold`, where it has one)."""
     labels, threshold, signals = detector.meta["labels"], detector.meta["threshold"], detector.meta.get("signals", [])
     if parts:
         threshold = detector.meta.get("sequence_threshold", threshold)
-    views = select_input(detector.meta["input"], matrices, summaries)
-    return [refusal(row, labels, threshold, signals) for row in recognise(detector, views)[0]]
+    return [refusal(row, labels, threshold, signals) for row in classes]
 
 
 def predict(
@@ -142,21 +145,24 @@ def features_of(model: Model, clips: list[np.ndarray], sr: int) -> tuple[np.ndar
 
 
 def recognised(
-    model: Model, detector: Model | None, clips: list[np.ndarray], sr: int, parts: bool = False
-) -> tuple[np.ndarray, list[str | None]]:
+    model: Model | WhisperModel, detector: Model | WhisperDetector | None, clips: list[np.ndarray], sr: int,
+    parts: bool = False,
+) -> tuple[np.ndarray, list[str | None]]:  # fmt: skip
     """(class probabilities `(n, 10)`, why no digit was heard or None) of mono clips at `sr` Hz (`parts` of a
-    digit string: see `heard`).
+    digit string: see `heard`; no refusal without a `detector`).
 
-    A Whisper model (`runtime` "whisper") reads the audio itself; the detector always reads MFCC features
-    of its own params (those of an MFCC model: computed once for both).
+    Each recogniser's detector reads what it reads: the Whisper model's (`runtime` "whisper") its pooled states
+    and zero-shot scores, the MFCC model's the features of its views (one pass of the front end for both).
     """
     if model.runtime == "whisper":
-        probabilities = np.exp(model.log_proba(clips, sr))
-        found = features_of(detector, clips, sr) if detector is not None else None
+        states, scores = model.features(clips, sr)
+        probabilities = np.exp(model.from_features(states, scores))
+        classes = detector.probabilities(states, scores) if detector is not None else None
     else:
         found = features_of(model, clips, sr)
         probabilities, _ = recognise(model, select_input(model.meta["input"], *found))
-    return probabilities, heard(detector, *found, parts) if found is not None else [None] * len(clips)
+        classes = recognise(detector, select_input(detector.meta["input"], *found))[0] if detector is not None else None
+    return probabilities, [None] * len(clips) if classes is None else heard(detector, classes, parts)
 
 
 def predict_one(
@@ -194,10 +200,10 @@ def predict_one(
 
 
 def open_recogniser(model: Path, frontend: str, runtime: str = "auto", refuse: bool = True, threads: int = 0) -> tuple:
-    """(the recogniser `frontend` names in the pipeline's model folder `model` (or an MFCC model file), the
-    "no digit heard" detector beside it or None). A Whisper recogniser is refined by its head in
-    `model/whisper` and heard out by the MFCC detector; `runtime` chooses how an MFCC model runs."""
-    from digits.runtime import DETECTOR_FILE, OnnxModel, open_detector, open_model, with_front_end
+    """(the recogniser `frontend` names in the pipeline's model folder `model` (or an MFCC model file), its
+    "no digit heard" detector or None). The Whisper recogniser and its detector lie in `model/whisper`;
+    `runtime` chooses how an MFCC model runs."""
+    from digits.runtime import open_detector, open_model
 
     if frontend == "mfcc" or model.is_file():
         opened = open_model(model, runtime)
@@ -206,9 +212,6 @@ def open_recogniser(model: Path, frontend: str, runtime: str = "auto", refuse: b
         raise DigitsError(f"unknown front end {frontend!r}; choose whisper or mfcc")
     if runtime != "auto":
         raise DigitsError("--runtime chooses how the MFCC model runs: use it with --frontend mfcc")
-    from digits.whisper_head import open_whisper
+    from digits.whisper_head import open_whisper, open_whisper_detector
 
-    detector = model / DETECTOR_FILE
-    if not (refuse and detector.is_file()):
-        return open_whisper(model, threads), None
-    return open_whisper(model, threads), with_front_end(OnnxModel(detector, threads), model)
+    return open_whisper(model, threads), open_whisper_detector(model) if refuse else None

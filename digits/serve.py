@@ -35,6 +35,7 @@ from digits.runtime import (
     with_front_end,
 )
 from digits.segment import PauseParams
+from digits.whisper_head import WhisperDetector, WhisperModel
 
 WEB = Path(__file__).parent / "web"  # the page and its scripts: no asset comes from the internet
 THREADS = 1  # ONNX Runtime threads per request: requests run side by side, one each is faster than sharing
@@ -46,8 +47,8 @@ COLUMNS = 600  # the page's pictures of a recording are at most this many column
 class Service:
     """What the server answers with: the exported model and its detector, and the settings of `digits predict`."""
 
-    model: OnnxModel | SharedBatches
-    detector: OnnxModel | None
+    model: OnnxModel | WhisperModel
+    detector: OnnxModel | WhisperDetector | None
     picture_params: FeatureParams  # the spectrogram the page draws: the MFCC model's (or its detector's) params
     seconds: tuple[float, float]  # shortest and longest single digit
     pauses: PauseParams
@@ -88,8 +89,8 @@ def open_service(model_dir: Path, frontend: str, params: ServeParams, predict: P
         model = mfcc
         detector = open_detector(model_dir, model, THREADS)
     else:  # CTranslate2 on every core, on the clips of all the requests waiting at once
-        whisper, detector = open_recogniser(model_dir, frontend, threads=0)
-        model = SharedBatches(whisper, BATCH)
+        model, detector = open_recogniser(model_dir, frontend, threads=0)
+        model.whisper = SharedBatches(model.whisper, BATCH)
     return Service(
         model=model,
         detector=detector,
@@ -117,7 +118,11 @@ def read_metric(path: Path) -> dict:
 
 
 def describe(
-    model_dir: Path, frontend: str, model: OnnxModel | SharedBatches, detector: OnnxModel | None, metrics: Path
+    model_dir: Path,
+    frontend: str,
+    model: OnnxModel | WhisperModel,
+    detector: OnnxModel | WhisperDetector | None,
+    metrics: Path,
 ) -> dict:
     """GET /api/model: which model, what it reads, its params and its scores from `metrics/` (`metrics/whisper/`
     for the Whisper recogniser)."""
@@ -138,7 +143,12 @@ def describe(
         "frontend": frontend,
         **found,
         "runtime": model.runtime,
-        "detector": None if detector is None else {"file": DETECTOR_FILE, "threshold": detector.meta["threshold"]},
+        "detector": None
+        if detector is None
+        else {
+            "file": "whisper/detector" if frontend == "whisper" else DETECTOR_FILE,
+            "threshold": detector.meta["threshold"],
+        },
         "leave_one_speaker_out": {key: crossval[key] for key in ("mean_accuracy", "std_accuracy") if key in crossval}
         | ({"folds": {s: f["accuracy"] for s, f in crossval["folds"].items()}} if "folds" in crossval else {}),
         "test_accuracy": scores.get("accuracy"),

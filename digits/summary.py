@@ -71,6 +71,14 @@ def open_set(openset: dict) -> list[str]:
     ]
 
 
+def whisper_open_set(metrics: Path) -> list[str]:
+    """The Whisper detector's `open_set` lines, under their heading; none without `metrics/whisper/openset.json`."""
+    path = metrics / "whisper" / "openset.json"
+    if not path.is_file():
+        return []
+    return ["No digit heard, Whisper's detector (metrics/whisper/openset.json):", *open_set(read(path))]
+
+
 def side_by_side(metrics: Path, crossval: dict, scores: dict) -> list[str]:
     """Columns zero-shot | Whisper | MFCC for voices never heard (each speaker, and their digit strings), the test
     split and the synthetic voices alone -> real ones; none without `metrics/whisper/`."""
@@ -121,8 +129,9 @@ def summarise(metrics: Path) -> str:
         f"  accuracy {scores['accuracy']:.4f} on {scores['test_clips']} clips, macro F1 {scores['macro']['f1']:.4f}",
         f"Noise, test split, accuracy (metrics/noise.json; clean {noise['clean']:.4f}):",
         *noise_table(noise),
-        "No digit heard (metrics/openset.json; threshold chosen on the val split):",
+        "No digit heard, MFCC's detector (metrics/openset.json; threshold from voices it never heard):",
         *open_set(read(metrics / "openset.json")),
+        *whisper_open_set(metrics),
         "Data (metrics/data_report.json):",
         *corpus_lines(data),
     ]

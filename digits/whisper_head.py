@@ -31,20 +31,21 @@ class Head:
     intercept: np.ndarray
 
     def log_proba(self, states: np.ndarray) -> np.ndarray:
-        """`(n, 10)` log-probabilities of each digit for pooled states `(n, d)`."""
+        """`(n, classes)` log-probabilities of each class (digit) for inputs (pooled states) `(n, d)`."""
         logits = ((np.asarray(states, np.float64) - self.mean) / self.scale) @ self.coef.T + self.intercept
         return log_softmax(logits)
 
 
-def fit_head(states: np.ndarray, labels: np.ndarray, c: float) -> Head:
-    """A multinomial logistic regression (scikit-learn, L2 with inverse strength `c`) on standardised `states`."""
+def fit_head(states: np.ndarray, labels: np.ndarray, c: float, classes: int = 10) -> Head:
+    """A multinomial logistic regression (scikit-learn, L2 with inverse strength `c`) on standardised `states`,
+    with labels `0 .. classes - 1` (every one present)."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.asarray(states, np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, labels)
-    if list(model.classes_) != list(range(10)):
-        raise DigitsError(f"the head needs clips of all ten digits, got {sorted(model.classes_)}")
+    if list(model.classes_) != list(range(classes)):
+        raise DigitsError(f"the head needs clips of all {classes} classes, got {sorted(model.classes_)}")
     return Head(mean, scale, model.coef_, model.intercept_)
 
 
@@ -109,9 +110,32 @@ def save(dest: Path, head: Head, meta: dict) -> None:
         (partial / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
 
+def read_head(folder: Path, stage: str) -> tuple[Head, dict]:
+    """(the `Head` and `meta`) that `save` wrote into `folder`; a one-line DigitsError naming `stage` to rerun."""
+    try:
+        meta = json.loads((folder / META_FILE).read_text())
+        with np.load(folder / HEAD_FILE) as arrays:
+            return Head(**{k: arrays[k] for k in ("mean", "scale", "coef", "intercept")}), meta
+    except (OSError, ValueError, KeyError) as err:
+        raise DigitsError(f"cannot load {folder}/ ({err}): run `dvc repro {stage}`") from None
+
+
 def open_whisper(models: Path, threads: int = 0) -> WhisperModel:
     """The Whisper recogniser of the pipeline's model folder `models` (`whisper/head`, `whisper/tiny.en`)."""
     return WhisperModel(models / "whisper" / "head", models / "whisper" / "tiny.en", threads)
+
+
+def open_whisper_detector(models: Path) -> WhisperDetector | None:
+    """The Whisper recogniser's "no digit heard" in the pipeline's model folder `models` (`whisper/detector`), or
+    None when there is none."""
+    folder = models / "whisper" / "detector"
+    return WhisperDetector(folder) if folder.is_dir() else None
+
+
+def detector_input(states: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The Whisper detector's inputs `(n, 768 + 10 + 10)`: pooled states, zero-shot scores, and the scores
+    normalised over the digits (which digit, apart from whether a digit at all)."""
+    return np.concatenate([states, scores, log_softmax(scores)], axis=1).astype(np.float32)
 
 
 class WhisperModel:
@@ -120,14 +144,16 @@ class WhisperModel:
     runtime = "whisper"
 
     def __init__(self, model_dir: Path, whisper_dir: Path, threads: int = 0) -> None:
-        try:
-            self.meta = json.loads((model_dir / META_FILE).read_text())
-            with np.load(model_dir / HEAD_FILE) as arrays:
-                self.head = Head(**{k: arrays[k] for k in ("mean", "scale", "coef", "intercept")})
-        except (OSError, ValueError, KeyError) as err:
-            fix = "run `dvc repro whisper_train`"
-            raise DigitsError(f"cannot load the Whisper model in {model_dir}/ ({err}): {fix}") from None
+        self.head, self.meta = read_head(model_dir, "whisper_train")
         self.whisper = Whisper(whisper_dir, WhisperParams(**self.meta["whisper_params"]), threads)
+
+    def features(self, clips: list[np.ndarray], sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+        """(pooled states, zero-shot scores) of mono clips at `sample_rate`: one pass of Whisper."""
+        return self.whisper.features(clips, sample_rate)
+
+    def from_features(self, states: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """`(n, 10)` log-probabilities of each digit, from a clip's `features`."""
+        return combine(scores, self.head.log_proba(states), self.meta["weight"])
 
     def log_proba(self, clips: list[np.ndarray], sample_rate: int) -> np.ndarray:
         """`(n, 10)` log-probabilities of each digit for mono clips at `sample_rate`."""
@@ -135,8 +161,22 @@ class WhisperModel:
 
     def with_zero_shot(self, clips: list[np.ndarray], sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
         """(`log_proba`, the zero-shot digit scores) of mono clips at `sample_rate`, from one pass of Whisper."""
-        states, scores = self.whisper.features(clips, sample_rate)
-        return combine(scores, self.head.log_proba(states), self.meta["weight"]), scores
+        states, scores = self.features(clips, sample_rate)
+        return self.from_features(states, scores), scores
+
+
+class WhisperDetector:
+    """The Whisper recogniser's "no digit heard" (stage `whisper_detector`): class probabilities from the same
+    features the recogniser reads; its labels and thresholds in `meta`."""
+
+    runtime = "whisper"
+
+    def __init__(self, folder: Path) -> None:
+        self.head, self.meta = read_head(folder, "whisper_detector")
+
+    def probabilities(self, states: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """`(n, classes)` class probabilities of clips' pooled `states` and zero-shot `scores`."""
+        return np.exp(self.head.log_proba(detector_input(states, scores)))
 
 
 def accuracy_by(column: pd.Series, log_proba: np.ndarray, labels: np.ndarray, among: list[str]) -> dict[str, float]:

@@ -64,8 +64,9 @@ def noisy_copies(clips: pd.DataFrame, audio: list[np.ndarray], copies: int, p: A
 
 
 def write_table(keys: pd.DataFrame, states: np.ndarray, scores: np.ndarray, p: WhisperParams, dest: Path) -> None:
-    """Write the feature table of `keys` (the manifest's key columns, and `copy`) into the folder `dest`."""
-    columns = [k for k in [*KEYS, "copy"] if k in keys]
+    """Write the feature table of `keys` (the manifest's key columns, `copy` or a non-digit's `kind`) into the
+    folder `dest`."""
+    columns = [k for k in [*KEYS, "copy", "kind"] if k in keys]
     table = pa.Table.from_pandas(keys[columns], preserve_index=False)
     table = table.append_column("states", fixed_lists(states)).append_column("scores", fixed_lists(scores))
     table = table.replace_schema_metadata({META_KEY: json.dumps(p.to_dict()).encode()})
@@ -95,6 +96,18 @@ def augment(
     states, scores = features_of(whisper, noisy, keys["sample_rate"].to_numpy(), batch_size)
     write_table(keys, states, scores, p, dest)
     return f"Whisper features of {len(keys)} noisy copies of {len(clips)} clips -> {dest}/{FILE}"
+
+
+def featurise_files(
+    clips: pd.DataFrame, model_dir: Path, dest: Path, p: WhisperParams, batch_size: int, threads: int
+) -> str:
+    """Write the Whisper features of the audio files `clips["path"]` (any rate; their other columns kept as keys:
+    see `write_table`) to the folder `dest`."""
+    read = [read_clip(path) for path in tqdm(clips["path"], desc="read", unit="clip", mininterval=2)]
+    whisper = Whisper(model_dir, p, threads)
+    states, scores = features_of(whisper, [to_mono(y) for y, _ in read], np.array([sr for _, sr in read]), batch_size)
+    write_table(clips, states, scores, p, dest)
+    return f"Whisper features of {len(clips)} files -> {dest}/{FILE}"
 
 
 def load(features: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, WhisperParams]:

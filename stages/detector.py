@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from digits import stage, write_json
-from digits.detector import Strings, build_detector, load_inputs
+from digits.detector import build_detector, load_inputs
 from digits.engines import cores
 from digits.export import export_checked
 from digits.params import CrossvalParams, DetectorParams, PredictParams, TrainParams
+from digits.refusal import Strings
 from digits.segment import PauseParams
 from digits.training import one_thread
 

@@ -178,6 +178,7 @@ def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -
         train={"epochs": epochs, "batch_size": 32},
         whisper_model={"model_dir": str(whisper_files())},
         whisper_noise={"draws": 1, "snr_db": [0]},
+        whisper_detector={"refuse_signals": False},  # as detector: the synthetic digits are tones
         predict={"frontend": "mfcc"},  # the synthetic digits are tones: only a model trained on them knows them
         **{
             "features": {"test_speeds": [0.97, 1.03]},

@@ -4,20 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from digits import DigitsError, detector
-from digits.detector import (
-    LABELS,
-    Inputs,
-    Strings,
-    choose_on_new_voices,
-    fold_scores,
-    new_voice_report,
-    train_detector,
-    voice_folds,
-)
+from digits import DigitsError, detector, whisper_detector
+from digits.detector import Inputs, fold_scores, train_detector
 from digits.features import FeatureParams
+from digits.negatives import SPLITS
 from digits.openset import digit_score, signal_classes
-from digits.params import DetectorParams, FeaturesParams, StringParams, TrainParams
+from digits.params import DetectorParams, FeaturesParams, StringParams, TrainParams, WhisperDetectorParams
+from digits.refusal import LABELS, Strings, choose_on_new_voices, new_voice_report, voice_folds
 from digits.segment import PauseParams
 from tests.conftest import params_of
 
@@ -112,3 +105,49 @@ def test_new_voice_figures_are_per_real_voice_with_the_synthetic_ones_apart() ->
     assert report["string_parts_refused_at_the_clip_threshold"] == 0.125  # at 0.5: 1 of 4, then 0 of 2
     assert choose_on_new_voices(keys, scores, 0.2) == 0.9  # 6 of the 36 real clips refused (of 54 with synthetic: 12)
     assert choose_on_new_voices(keys, scores, 0.1) == pytest.approx(0.1)  # none refused
+
+
+class MemorisingHead:
+    """Stands in for the Whisper detector's logistic regression: a row it trained on is a digit, any other noise."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.memoriser = Memoriser(x)
+
+    def log_proba(self, x: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(self.memoriser.predict_on_batch(np.asarray(x, np.float32)), 1e-12))
+
+
+def test_the_whisper_detector_is_also_chosen_on_voices_it_never_heard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same check for Whisper's detector: each fold's detector never trained on a clip of its held-out voices,
+    so a memoriser scores all of them as noise, and the threshold from them is about 0."""
+    mfcc = inputs()
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(len(mfcc.keys), 788)).astype(np.float32)
+    copy_keys = mfcc.copy_keys.assign(speaker=mfcc.keys["speaker"][mfcc.keys["split"] == "train"].to_numpy())
+    copies = rng.normal(size=(len(copy_keys), 788)).astype(np.float32)
+    others = {s: (rng.normal(size=(5, 788)).astype(np.float32), np.full(5, LABELS.index("word"))) for s in SPLITS}
+    data = whisper_detector.Tables(mfcc.keys, x, copy_keys, copies, others)
+    monkeypatch.setattr(whisper_detector, "fit_head", lambda x, y, c, classes: MemorisingHead(x))
+    p = params_of(WhisperDetectorParams, folds=2)
+    heard = (data.keys["split"] == "train").to_numpy()
+    shipped = digit_score(whisper_detector.probabilities(whisper_detector.train_detector(p.c, data), x), [])
+    assert (shipped[heard] == 1).all() and (shipped[~heard] < 1e-6).all()
+    scores = np.full(len(data.keys), np.nan)
+    for fold in voice_folds(data.keys, p.folds):
+        held_out, val_others, parts = whisper_detector.fold_scores(p, data, fold, NO_STRINGS, None, 8)
+        assert val_others.shape == (5,) and parts == {}
+        scores = np.where(np.isnan(held_out), scores, held_out)
+    test = (data.keys["split"] == "test").to_numpy()
+    assert np.isnan(scores[test]).all() and not np.isnan(scores[~test]).any()
+    assert (scores[~test] < 1e-6).all() and choose_on_new_voices(data.keys, scores, 0.02) < 1e-6
+    _, meta, report, _ = whisper_detector.build_detector(p, data, NO_STRINGS, None, 8)
+    assert meta["threshold"] < 1e-6 and report["new_voices"]["folds"] == 2
+
+
+def test_the_bound_is_on_the_mean_of_the_voices_refusals_not_on_the_pooled_clips() -> None:
+    """Voice a has 2 clips, b 8: refusing a's worse clip refuses 1 of 10 clips but half of a's digits, a mean of 25 %
+    over the voices, over a bound of 20 %."""
+    keys = pd.DataFrame({"speaker": ["a"] * 2 + ["b"] * 8, "training_only": False})
+    scores = np.array([0.1, 0.9] + [0.9] * 8)
+    assert choose_on_new_voices(keys, scores, 0.2) == pytest.approx(0.1)  # refuses nothing
+    assert choose_on_new_voices(keys, scores, 0.25) == pytest.approx(0.9)  # may refuse a's clip

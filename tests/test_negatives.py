@@ -19,7 +19,7 @@ from digits.negatives import (
 )
 from digits.openset import SOUNDS_LIKE, choose_threshold, digit_score, error_rates, refusal, signal_classes
 from digits.params import NegativesParams, SynthParams
-from digits.predict import heard
+from digits.predict import heard, recognised
 from digits.synth import WORDS
 from tests.conftest import params_of
 
@@ -125,40 +125,66 @@ def test_a_clip_is_refused_with_the_kind_it_sounds_like() -> None:
     assert refusal(probabilities, labels, 0.6, signals) is None
 
 
+LABELS = [*map(str, range(10)), *KINDS]
+
+
 class LoudIsNoise:
-    """A stand-in detector on MFCC matrices: a clip whose matrices average above 0 is noise, else a digit 3."""
+    """A stand-in MFCC detector: a clip whose matrices average above 0 is noise, else a digit 3."""
 
     def __init__(self) -> None:
-        self.meta = {"labels": [*map(str, range(10)), *KINDS], "threshold": 0.5, "input": "mfcc"}
+        self.meta = {"labels": LABELS, "threshold": 0.5, "input": "mfcc"}
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         assert x.ndim == 3, "the detector reads MFCC matrices, whatever the recogniser reads"
-        out = np.zeros((len(x), len(self.meta["labels"])), np.float32)
+        out = np.zeros((len(x), len(LABELS)), np.float32)
         noisy = x.mean(axis=(1, 2)) > 0
         out[noisy, 10 + KINDS.index("noise")] = 1
         out[~noisy, 3] = 1
         return out
 
 
-def test_the_detector_reads_its_own_input_and_gets_no_say_without_one() -> None:
-    matrices = np.stack([np.ones((3, 20, 32)), -np.ones((3, 20, 32))]).astype(np.float32)  # 2 clips, 3 views
-    summaries = np.zeros((2, 3, 140), np.float32)  # what an mlp recogniser would read
-    assert heard(LoudIsNoise(), matrices, summaries) == ["it sounds like noise (digit score 0.000)", None]
-    assert heard(None, matrices, summaries) == [None, None]
+class FakeWhisper:
+    """A stand-in Whisper recogniser and detector: a clip's "states" are its first sample, counted per pass."""
+
+    runtime = "whisper"
+
+    def __init__(self) -> None:
+        self.passes, self.meta = 0, {"labels": LABELS, "threshold": 0.5}
+
+    def features(self, clips: list[np.ndarray], sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+        self.passes += 1
+        return np.array([[clip[0]] for clip in clips]), np.zeros((len(clips), 10))
+
+    def from_features(self, states: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return np.log(np.tile(np.eye(10)[3] * 0.9 + 0.01, (len(states), 1)))
+
+    def probabilities(self, states: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return np.where(states > 0, np.eye(len(LABELS))[10], np.eye(len(LABELS))[3])
+
+
+def test_each_recogniser_has_its_own_detector_reading_what_it_reads() -> None:
+    """The MFCC detector reads MFCC matrices; the Whisper detector the Whisper features of the same one pass."""
+    loud, quiet = np.full(800, 0.5, np.float32), np.full(800, -0.5, np.float32)
+    whisper = FakeWhisper()
+    probabilities, refusals = recognised(whisper, whisper, [loud, quiet], 8000)
+    assert refusals == ["it sounds like noise (digit score 0.000)", None] and whisper.passes == 1
+    assert probabilities.shape == (2, 10) and (probabilities.argmax(axis=1) == 3).all()
+    assert recognised(whisper, None, [loud, quiet], 8000)[1] == [None, None]
+
+
+def test_the_detector_names_why_no_digit_was_heard() -> None:
+    classes = LoudIsNoise().probabilities(np.stack([np.ones((20, 32)), -np.ones((20, 32))]))
+    assert heard(LoudIsNoise(), classes) == ["it sounds like noise (digit score 0.000)", None]
 
 
 def test_parts_of_a_digit_string_are_judged_at_their_own_threshold() -> None:
     """A clip whose digit score is 0.7 passes a detector whose threshold is 0.8 only as a part of a digit string,
     when the string's threshold (chosen on the parts `--sequence` cuts from new voices' strings) is lower."""
     detector = LoudIsNoise()
-    detector.probabilities = lambda x: (
-        np.tile(np.eye(len(detector.meta["labels"]))[3] * 0.7, (len(x), 1))
-        + np.eye(len(detector.meta["labels"]))[10 + KINDS.index("word")] * 0.3
-    )
+    classes = np.eye(len(LABELS))[3][None] * 0.7 + np.eye(len(LABELS))[10 + KINDS.index("word")][None] * 0.3
     detector.meta.update(threshold=0.8, sequence_threshold=0.6)
-    matrices, summaries = -np.ones((1, 3, 20, 32), np.float32), np.zeros((1, 3, 140), np.float32)
     refused = "it sounds like a word that is not a digit (digit score 0.700)"
-    assert heard(detector, matrices, summaries) == [refused]
-    assert heard(detector, matrices, summaries, parts=True) == [None]
+    assert heard(detector, classes) == [refused]
+    assert heard(detector, classes, parts=True) == [None]
     del detector.meta["sequence_threshold"]  # a detector from before: its one threshold for both
-    assert heard(detector, matrices, summaries, parts=True) == [refused]
+    assert heard(detector, classes, parts=True) == [refused]

@@ -13,7 +13,7 @@ import yaml
 
 from digits.dsp import resample
 from digits.engines import cores
-from digits.negatives import NEAR_DIGITS
+from digits.negatives import KINDS, NEAR_DIGITS
 from tests.conftest import ALL_STAGES, Project
 from tests.corpus import synth_clip
 
@@ -162,12 +162,36 @@ def test_whisper_is_built_and_scored_beside_mfcc_with_its_zero_shot_anchor(proje
     assert sorted(copies["copy"].unique()) == [1, 2] and not copies["training_only"].any()
     noise = json.loads((metrics / "whisper" / "noise.json").read_text())
     assert set(noise) == {"whisper", "zero_shot"} and noise["whisper"]["babble"]["snr_0db"] >= 0
-    assert "Whisper tiny.en beside MFCC" in project.run("digits", "summary")
+    summary = project.run("digits", "summary")
+    assert "Whisper tiny.en beside MFCC" in summary and "No digit heard, Whisper's detector" in summary
+
+
+def test_whisper_has_its_own_detector_chosen_on_voices_it_never_heard(project: Project) -> None:
+    """Its threshold refuses at most `max_false_refusals` of the held-out voices' digits, out of fold, and is the
+    shipped detector's; `digits predict --frontend whisper` accepts exactly the open-set test's non-digits that the
+    stage counted as accepted."""
+    report = json.loads((project.root / "metrics" / "whisper" / "openset.json").read_text())
+    new = report["new_voices"]
+    assert new["folds"] == 3 and set(new["refused_by_voice"]) == {"fsdd/s0", "fsdd/s1", "fsdd/s2"}
+    assert new["clips"] == 180 - 36 and new["mean_refused"] <= 0.02  # outside the test split; max_false_refusals
+    assert new["string_parts_refused"] <= 0.02  # no part of a digit string refused more often than a single digit
+    meta = json.loads((project.root / "models" / "whisper" / "detector" / "model.json").read_text())
+    assert meta["threshold"] == pytest.approx(report["threshold"], abs=1e-6) and meta["labels"][10:] == list(KINDS)
+    tests = project.root / "data" / "negatives" / "test"
+    result = predict(project, "--frontend", "whisper", str(tests))
+    said, unreadable = result.stdout.splitlines(), result.stderr.splitlines()  # a silent clip: no answer at all
+    assert len(said) + len(unreadable) == report["test"]["non_digits"] > len(unreadable)
+    assert sum(line.split("\t")[1] != "no digit" for line in said) == report["test"]["false_accepts"]
 
 
 def test_a_whisper_head_param_reruns_only_what_the_head_feeds(project: Project) -> None:
     project.set_params(whisper_head={"c": 0.5})
     assert sorted(project.repro()[0]) == ["whisper_crossval", "whisper_noise", "whisper_train"]
+
+
+def test_a_whisper_detector_param_reruns_only_the_whisper_detector(project: Project) -> None:
+    project.set_params(whisper_detector={"c": 0.05})
+    assert project.repro()[0] == ["whisper_detector"]
 
 
 def test_second_repro_does_nothing(project: Project) -> None:

@@ -154,6 +154,9 @@ def test_serve_on_whisper_answers_what_predict_prints_and_says_so(project: Proje
     assert said == cli_json(project, "--frontend", "whisper", "--sequence", str(string))[0]
     crossval = json.loads((project.root / "metrics" / "whisper" / "crossval.json").read_text())
     assert about["frontend"] == "whisper" and about["runtime"] == "whisper"
+    openset = json.loads((project.root / "metrics" / "whisper" / "openset.json").read_text())
+    assert about["detector"]["file"] == "whisper/detector"  # its own "no digit heard", not MFCC's
+    assert about["detector"]["threshold"] == pytest.approx(openset["threshold"], abs=1e-6)
     assert about["leave_one_speaker_out"]["mean_accuracy"] == crossval["mean_accuracy"]
     assert (
         about["model_params"]["weight"]

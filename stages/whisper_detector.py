@@ -1,0 +1,54 @@
+"""Stage `whisper_detector`: "no digit heard" for the Whisper recogniser, its threshold from voices it never heard.
+
+    python -m stages.whisper_detector data/whisper_features data/whisper_augmented data/whisper_negatives
+        models/whisper/tiny.en models/whisper/detector metrics/whisper/openset.json metrics/whisper/openset/refused.csv
+
+The shipped detector trains on every voice; `whisper_detector.folds` more, each without a fold of voices, score
+those voices' digits and the parts of their digit strings, and set the thresholds (see `digits.refusal`).
+Writes the detector, its report (new voices' digits refused, the val split's and the open-set test's error
+rates) and the corpus clips it refuses.
+"""
+
+from pathlib import Path
+
+import pandas as pd
+
+from digits import stage, write_json
+from digits.params import CrossvalParams, PredictParams, WhisperDetectorParams, WhisperFeaturesParams
+from digits.refusal import Strings
+from digits.segment import PauseParams
+from digits.whisper import Whisper, WhisperParams
+from digits.whisper_detector import build_detector, load_tables
+from digits.whisper_head import save
+
+
+def run(
+    p: WhisperDetectorParams, whisper: WhisperFeaturesParams, crossval: CrossvalParams, predict: PredictParams,
+    features: Path, augmented: Path, negatives: Path, model: Path, detector: Path, openset_json: Path,
+    refused_csv: Path,
+) -> None:  # fmt: skip
+    """Train the detector on the Whisper tables `features`, `augmented` and `negatives` (Whisper's files in
+    `model` read the held-out voices' `crossval.strings`, split as `predict.sequence` splits them); write it into
+    the folder `detector`, its report to `openset_json` and the corpus clips it refuses to `refused_csv`."""
+    params = WhisperParams(whisper.window, whisper.compute_type)
+    reader = Whisper(model, params, whisper.threads) if crossval.strings.count else None
+    strings = Strings(crossval.strings, PauseParams(**predict.sequence.model_dump()))
+    head, meta, report, refused = build_detector(p, load_tables(features, augmented, negatives), strings, reader,
+                                                 whisper.batch_size)  # fmt: skip
+    save(detector, head, {**meta, "whisper_params": params.to_dict(), "c": p.c})
+    refused_csv.parent.mkdir(parents=True, exist_ok=True)
+    write_json(openset_json, report)
+    pd.DataFrame(refused).to_csv(refused_csv, index=False)
+    new, test = report["new_voices"], report["test"]
+    print(
+        f"threshold {report['threshold']:.4f}: new voices' digits refused {new['mean_refused']:.2%} (mean of "
+        f"{len(new['refused_by_voice'])} voices, out of fold), their val non-digits accepted "
+        f"{new['val_false_accept_rate']:.2%}; parts of their digit strings refused: "
+        f"{new.get('string_parts_refused')} at {report['sequence_threshold']:.4f}; open-set test: "
+        f"{test['false_refusals']} of {test['digits']} digits refused ({test['false_refusal_rate']:.2%}), "
+        f"{test['false_accepts']} of {test['non_digits']} non-digits accepted ({test['false_accept_rate']:.2%})"
+    )
+
+
+if __name__ == "__main__":
+    stage.main(run)
