@@ -10,11 +10,12 @@ folds, the val split and the open-set test at those thresholds.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from digits import DigitsError
+from digits import DigitsError, write_json
 from digits.audio import read_clips
 from digits.negatives import KINDS
 from digits.openset import DIGITS, digit_score, error_rates, signal_classes, sounds_like
@@ -220,3 +221,21 @@ def assess(
         "corpus_clips_refused": counts,
     }
     return report, table, (threshold, sequence_threshold)
+
+
+def write_report(report: dict, refused: pd.DataFrame, openset_json: Path, refused_csv: Path) -> str:
+    """Write a detector's `report` (`assess`) to `openset_json` and the corpus clips it refuses to `refused_csv`;
+    return a line on what it does."""
+    refused_csv.parent.mkdir(parents=True, exist_ok=True)
+    write_json(openset_json, report)
+    refused.to_csv(refused_csv, index=False)
+    new, test = report["new_voices"], report["test"]
+    return (
+        f"threshold {report['threshold']:.4f}: new voices' digits refused {new['mean_refused']:.2%} (mean of "
+        f"{len(new['refused_by_voice'])} voices, out of fold), their val non-digits accepted "
+        f"{new['val_false_accept_rate']:.2%}; parts of their digit strings refused: "
+        f"{new.get('string_parts_refused')} at {report['sequence_threshold']:.4f}; open-set test: "
+        f"{test['false_refusals']} of {test['digits']} digits refused ({test['false_refusal_rate']:.2%}), "
+        f"{test['false_accepts']} of {test['non_digits']} non-digits accepted ({test['false_accept_rate']:.2%}); "
+        f"{len(refused)} corpus clips refused -> {refused_csv}"
+    )

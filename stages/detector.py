@@ -12,14 +12,13 @@ corpus clips it refuses (`refused.csv`, counted per corpus and split in `openset
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from digits import stage, write_json
+from digits import stage
 from digits.detector import build_detector, load_inputs
 from digits.engines import cores
 from digits.export import export_checked
 from digits.params import CrossvalParams, DetectorParams, PredictParams, TrainParams
-from digits.refusal import Strings
+from digits.refusal import Strings, write_report
 from digits.segment import PauseParams
 from digits.training import one_thread
 
@@ -47,20 +46,7 @@ def run(
     data = load_inputs(*paths)  # already read: checked as exported on every corpus clip and training non-digit
     checked = np.concatenate([data.views[:, 0], data.negatives["train"][0][:, 0]])
     print(export_checked(model, model.meta, checked, detector))
-    for dest in (openset_json, refused_csv):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    write_json(openset_json, report)
-    pd.DataFrame(refused).to_csv(refused_csv, index=False)
-    new, test = report["new_voices"], report["test"]
-    print(
-        f"threshold {report['threshold']:.4f}: new voices' digits refused {new['mean_refused']:.2%} (mean of "
-        f"{len(new['refused_by_voice'])} voices, out of fold), their val non-digits accepted "
-        f"{new['val_false_accept_rate']:.2%}; parts of their digit strings refused: "
-        f"{new.get('string_parts_refused')} at {report['sequence_threshold']:.4f}; "
-        f"open-set test: {test['false_refusals']} of {test['digits']} digits "
-        f"refused ({test['false_refusal_rate']:.2%}), {test['false_accepts']} of {test['non_digits']} non-digits "
-        f"accepted ({test['false_accept_rate']:.2%}); {len(refused)} corpus clips refused -> {refused_csv}"
-    )
+    print(write_report(report, refused, openset_json, refused_csv))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ rates) and the corpus clips it refuses.
 
 from pathlib import Path
 
-import pandas as pd
-
-from digits import stage, write_json
+from digits import stage
 from digits.params import CrossvalParams, PredictParams, WhisperDetectorParams, WhisperFeaturesParams
-from digits.refusal import Strings
+from digits.refusal import Strings, write_report
 from digits.segment import PauseParams
 from digits.whisper import Whisper, WhisperParams
 from digits.whisper_detector import build_detector, load_tables
@@ -36,18 +34,7 @@ def run(
     head, meta, report, refused = build_detector(p, load_tables(features, augmented, negatives), strings, reader,
                                                  whisper.batch_size)  # fmt: skip
     save(detector, head, {**meta, "whisper_params": params.to_dict(), "c": p.c})
-    refused_csv.parent.mkdir(parents=True, exist_ok=True)
-    write_json(openset_json, report)
-    pd.DataFrame(refused).to_csv(refused_csv, index=False)
-    new, test = report["new_voices"], report["test"]
-    print(
-        f"threshold {report['threshold']:.4f}: new voices' digits refused {new['mean_refused']:.2%} (mean of "
-        f"{len(new['refused_by_voice'])} voices, out of fold), their val non-digits accepted "
-        f"{new['val_false_accept_rate']:.2%}; parts of their digit strings refused: "
-        f"{new.get('string_parts_refused')} at {report['sequence_threshold']:.4f}; open-set test: "
-        f"{test['false_refusals']} of {test['digits']} digits refused ({test['false_refusal_rate']:.2%}), "
-        f"{test['false_accepts']} of {test['non_digits']} non-digits accepted ({test['false_accept_rate']:.2%})"
-    )
+    print(write_report(report, refused, openset_json, refused_csv))
 
 
 if __name__ == "__main__":
