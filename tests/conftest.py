@@ -3,6 +3,7 @@
 import atexit
 import filecmp
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -189,17 +190,40 @@ def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -
     return project
 
 
-@pytest.fixture(scope="session")
-def pipeline_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A synthetic project, committed, after one `dvc repro` of every stage: shared by the end-to-end modules,
-    each of which works on its own `copy` (one run instead of one per module)."""
+def build_pipeline_run(folder: Path) -> list[str]:
+    """Build the shared synthetic project in `folder/project`, with its own corpus and Whisper files beside it (so
+    that it needs nothing of the process that built it), commit it and run `dvc repro` once; the stages that ran."""
+    corpus = make_corpus(folder / "corpus" / "recordings")
+    whisper = shutil.copytree(whisper_files(), folder / "whisper" / "tiny.en")
     project = synthetic_project(
-        tmp_path_factory.mktemp("pipeline") / "project",
+        folder / "project",
         corpus,
         epochs=20,
         model={"cnn": {"filters": [16, 32], "kernel_size": 3, "dropout": 0.2}},
     )
+    project.set_params(whisper_model={"model_dir": str(whisper)})
     project.run("git", "add", "-A")
     project.run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "synthetic corpus")
-    project.first_run, _ = project.repro()
+    return project.repro()[0]
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A synthetic project, committed, after one `dvc repro` of every stage: shared by the end-to-end modules,
+    each of which works on its own `copy`. Built once per test session: by whichever pytest-xdist worker asks
+    first, in the session's folder above the workers' own, while the others wait on a file lock (two builds at once
+    on two cores cost twice as much)."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    folder, lock = shared / "shared-pipeline", shared / "shared-pipeline.lock"
+    with FileLock(str(lock)):
+        if not (folder / "first_run.json").is_file():
+            (folder / "first_run.json").parent.mkdir(parents=True, exist_ok=True)
+            ran = build_pipeline_run(folder)
+            (folder / "first_run.json").write_text(json.dumps(ran))
+    project = Project.__new__(Project)
+    project.root, project.first_run = folder / "project", json.loads((folder / "first_run.json").read_text())
     return project
