@@ -27,7 +27,6 @@ from benchmarks.scale import sized
 from digits.engines import cores, featurise
 from digits.features import FeatureParams
 from digits.params import FeaturesParams, WhisperFeaturesParams, load
-from digits.whisper import WhisperParams
 from digits.whisper_table import featurise as whisper_featurise
 
 DIGITS = str(Path(sys.executable).parent / "digits")
@@ -74,14 +73,15 @@ def main(
                 chosen, None, Path(tmp) / "mfcc", FeatureParams.of(mfcc), mfcc.rows_per_file, "local", 0, None
             ),
         )
-        params = WhisperParams(whisper.window, whisper.compute_type)
-        whisper_seconds = fastest(
-            rounds, lambda: whisper_featurise(chosen, WHISPER_DIR, Path(tmp) / "w", params, whisper.batch_size, 0)
-        )
+        local, dask = (whisper.model_copy(update={"engine": engine}) for engine in ("local", "dask"))
+        whisper_seconds = fastest(rounds, lambda: whisper_featurise(chosen, WHISPER_DIR, Path(tmp) / "w", local))
+        dask_seconds = fastest(rounds, lambda: whisper_featurise(chosen, WHISPER_DIR, Path(tmp) / "w", dask))
     print(f"features of {len(rows)} FSDD clips, each stage's code on {cores()} cores, fastest of {rounds}")
     print(f"  mfcc ({len(FeatureParams.of(mfcc).speeds)} views)  {len(rows) / mfcc_seconds:9.1f} clips/s")
     print(f"  whisper ({whisper.window:g} s window) {len(rows) / whisper_seconds:9.1f} clips/s")
+    print(f"  whisper on Dask (a LocalCluster) {len(rows) / dask_seconds:9.1f} clips/s")
     print(f"  MFCC / Whisper: {whisper_seconds / mfcc_seconds:.1f}x")
+    print(f"  Whisper on Dask / local: {whisper_seconds / dask_seconds:.2f}x")
     clip = rows["path"].iloc[0]
     print(f"cold `digits predict --frontend F one.wav`, median of {COLD_RUNS}")
     for frontend in ("mfcc", "whisper"):

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from digits import replacing_dir
 from digits.audio import read_clip
+from digits.cluster import dask_client
 from digits.columns import KEYS
 from digits.features import FeatureParams, extract_views
 from digits.table import ORDER, features_table, write_features
@@ -77,14 +78,9 @@ def run_dask(
 
     The cluster's workers must see the clips and the output folder at the same paths (shared storage).
     """
-    from contextlib import nullcontext
+    from dask.distributed import as_completed
 
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    cluster = nullcontext(scheduler)
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None, silence_logs=40)
-    with cluster as address, Client(address) as client:
+    with dask_client(workers, scheduler) as client:
         arguments = [(clips, p, model_dir, 0, dest) for clips, dest in tasks]
         futures = client.map(write_part, *zip(*arguments, strict=True))
         for done in as_completed(futures):

@@ -101,6 +101,9 @@ class WhisperFeaturesParams(Section):
     compute_type: Literal["int8", "int8_float32", "float32"]
     batch_size: Positive
     threads: Count
+    engine: Literal["local", "dask"]
+    workers: Count
+    scheduler: str | None
 
 
 class WhisperAugmentParams(Section):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from digits import stage
 from digits.params import AugmentParams, WhisperAugmentParams, WhisperFeaturesParams
-from digits.whisper import WhisperParams
 from digits.whisper_table import augment
 
 
@@ -20,8 +19,7 @@ def run(
     augmented: Path,
 ) -> None:  # fmt: skip
     """Write the Whisper features of the noisy copies to the folder `augmented`, by the model in `model`."""
-    params = WhisperParams(features.window, features.compute_type)
-    print(augment(manifest, model, augmented, params, p.copies, noise, features.batch_size, features.threads))
+    print(augment(manifest, model, augmented, features, p.copies, noise))
 
 
 if __name__ == "__main__":

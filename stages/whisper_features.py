@@ -7,14 +7,12 @@ from pathlib import Path
 
 from digits import stage
 from digits.params import WhisperFeaturesParams
-from digits.whisper import WhisperParams
 from digits.whisper_table import featurise
 
 
 def run(p: WhisperFeaturesParams, manifest: Path, model: Path, features: Path) -> None:
     """Write the Whisper feature table of the clips of `manifest`, by the model in the folder `model`."""
-    params = WhisperParams(p.window, p.compute_type)
-    print(featurise(manifest, model, features, params, p.batch_size, p.threads))
+    print(featurise(manifest, model, features, p))
 
 
 if __name__ == "__main__":

@@ -14,8 +14,11 @@ import soundfile as sf
 import yaml
 
 from digits import DigitsError
+from digits.dsp import resample
+from digits.params import WhisperFeaturesParams, load
 from digits.whisper import Whisper, WhisperParams, log_mel, windowed
 from digits.whisper_head import Copies, choose_weight, combine, crossval, fit_head, save
+from digits.whisper_table import TASK_BATCHES, batches, features_of
 from tests.conftest import PROJECT, whisper_files
 
 PARAMS = WhisperParams(window=3.0, compute_type="int8")
@@ -116,6 +119,17 @@ def test_the_zero_shot_scores_recognise_spoken_digits_and_do_not_depend_on_the_b
     alone = whisper.features([spoken[3][0]], sr)
     np.testing.assert_allclose(alone[0][0], states[3], atol=1e-5)
     np.testing.assert_allclose(alone[1][0], scores[3], atol=1e-5)
+
+
+def test_the_dask_engine_gives_the_local_engines_bytes(spoken: list) -> None:
+    """Clips at two rates in batches of 1, as tasks of `TASK_BATCHES` batches on a LocalCluster of 2 workers."""
+    audio = [y for y, _ in spoken] + [resample(y, sr, 16_000) for y, sr in spoken[:5]]
+    rates = np.array([sr for _, sr in spoken] + [16_000] * 5)
+    p = load(WhisperFeaturesParams, PROJECT / "params.yaml").model_copy(update={"batch_size": 1, "threads": 1})
+    local = features_of(audio, rates, whisper_files(), p)
+    on_dask = features_of(audio, rates, whisper_files(), p.model_copy(update={"engine": "dask", "workers": 2}))
+    assert len(batches(rates, 1)) > TASK_BATCHES and np.all(local[0].any(axis=1))
+    assert local[0].tobytes() == on_dask[0].tobytes() and local[1].tobytes() == on_dask[1].tobytes()
 
 
 def test_the_window_keeps_the_loudest_part_of_long_clips_and_counts_the_states_that_hear_each_clip() -> None:
