@@ -45,10 +45,11 @@ lint: setup
 	$(BIN)/ruff check .
 
 # pytest exits 5 when it collects no tests: that is a failure here, not a pass.
-# Test modules run side by side, one per core (pytest-xdist; a module's fixtures are built once, in its worker).
+# Test modules run side by side, one per core (pytest-xdist; a module's fixtures are built once, in its worker),
+# the longest first (tests/conftest.py: LONGEST_FIRST).
 TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile; rc=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 check: lint

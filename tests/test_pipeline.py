@@ -184,27 +184,10 @@ def test_whisper_has_its_own_detector_chosen_on_voices_it_never_heard(project: P
     assert sum(line.split("\t")[1] != "no digit" for line in said) == report["test"]["false_accepts"]
 
 
-def test_a_whisper_head_param_reruns_only_what_the_head_feeds(project: Project) -> None:
-    project.set_params(whisper_head={"c": 0.5})
-    assert sorted(project.repro()[0]) == ["whisper_crossval", "whisper_noise", "whisper_train"]
-
-
-def test_a_whisper_detector_param_reruns_only_the_whisper_detector(project: Project) -> None:
-    project.set_params(whisper_detector={"c": 0.05})
-    assert project.repro()[0] == ["whisper_detector"]
-
-
 def test_second_repro_does_nothing(project: Project) -> None:
     ran, _ = project.repro()
     assert ran == []
     assert "up to date" in project.run("dvc", "status")
-
-
-def test_train_param_reruns_only_train_and_evaluate(project: Project) -> None:
-    project.set_params(train={"epochs": 15})
-    ran, _ = project.repro()
-    assert sorted(ran) == ["crossval", "evaluate", "export", "noise", "train"]
-    assert project.repro()[0] == []
 
 
 def would_rerun(project: Project, **sections: dict) -> list[str]:
@@ -218,6 +201,19 @@ def would_rerun(project: Project, **sections: dict) -> list[str]:
         return sorted(project.repro("--dry", "--force-downstream")[0])
     finally:
         params.write_text(before)
+
+
+def test_a_train_param_reruns_train_and_what_reads_the_model(project: Project) -> None:
+    """Rerun for real after a train param in tests/test_interrupt.py (killed, then resumed)."""
+    assert would_rerun(project, train={"epochs": 15}) == ["crossval", "evaluate", "export", "noise", "train"]
+
+
+def test_a_whisper_head_param_reruns_only_what_the_head_feeds(project: Project) -> None:
+    assert would_rerun(project, whisper_head={"c": 0.5}) == ["whisper_crossval", "whisper_noise", "whisper_train"]
+
+
+def test_a_whisper_detector_param_reruns_only_the_whisper_detector(project: Project) -> None:
+    assert would_rerun(project, whisper_detector={"c": 0.05}) == ["whisper_detector"]
 
 
 def test_augment_param_reruns_augment_and_what_trains_on_it(project: Project) -> None:
