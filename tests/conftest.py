@@ -212,6 +212,8 @@ def build_pipeline_run(folder: Path) -> list[str]:
         corpus,
         epochs=20,
         model={"cnn": {"filters": [16, 32], "kernel_size": 3, "dropout": 0.2}},
+        noise={"draws": 2, "snr_db": [10, 0]},
+        crossval={"strings": {"count": 10}},
     )
     project.set_params(whisper_model={"model_dir": str(whisper)})
     project.run("git", "add", "-A")
