@@ -32,7 +32,9 @@ def gallery_figure(clips: pd.DataFrame, matrices: np.ndarray, p: FeatureParams, 
         y, sr = read_audio(clip.path)
         y = resample(to_mono(y), sr, p.sample_rate)
         speech = trim_silence(y, p)
-        librosa.display.waveshow(y, sr=p.sample_rate, ax=row[0])
+        # a plain line, not librosa's waveshow: its adaptive envelope redraws the whole figure once per clip
+        row[0].plot(np.arange(len(y)) / p.sample_rate, y, linewidth=0.5)
+        row[0].set(xlim=(0, len(y) / p.sample_rate), xlabel="Time (s)")
         row[0].set_title(f"{Path(clip.path).name}: digit {clip.label}, speaker {clip.speaker}")
         librosa.display.specshow(
             log_mel(speech, p.sample_rate, p.n_fft, p.hop_length, bands, fmin, fmax),
