@@ -199,17 +199,18 @@ def accuracy(log_proba: np.ndarray, labels: np.ndarray) -> float:
 
 def crossval(
     keys: pd.DataFrame, states: np.ndarray, scores: np.ndarray, held_out: list[str], c: float, weights: list[float],
-    copies: Copies | None = None,
+    copies: Copies | None = None, weigh_on: list[str] | None = None,
 ) -> dict:  # fmt: skip
     """Leave-one-speaker-out scores of the zero-shot scores, the head alone and their combination.
 
     Each held-out speaker's head is trained on every other clip of `keys` (the feature table's keys:
-    `speaker`, `label`); its combination weight is chosen on the other held-out speakers' out-of-fold
-    scores, never its own.
+    `speaker`, `label`); its combination weight is chosen on the out-of-fold scores of the other speakers of
+    `weigh_on` (default: the held-out ones), never its own: a speaker held out alone gets a weight too.
     """
     labels, speakers = keys["label"].to_numpy(), keys["speaker"].to_numpy()
-    scored = np.isin(speakers, held_out)
-    oof = out_of_fold(states, labels, speakers, held_out, c, copies)
+    pool = sorted({*held_out, *(weigh_on or held_out)})
+    scored = np.isin(speakers, pool)
+    oof = out_of_fold(states, labels, speakers, pool, c, copies)
     folds = {}
     for speaker in held_out:
         own, others = speakers == speaker, scored & (speakers != speaker)

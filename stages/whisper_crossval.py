@@ -4,10 +4,10 @@
         metrics/whisper/crossval.json
 
 Each held-out speaker (as `crossval.speakers` chooses them) is scored by a head trained on every other clip
-the head learns from and their noisy copies; its combination weight comes from the other held-out speakers; that
-fold's recogniser also reads `crossval.strings` digit strings of the speaker (as `digits predict --sequence`). With
-`crossval.cross_corpus`, heads trained on the real corpora alone and on the synthetic voices alone are scored
-on every clip of the other side.
+the head learns from and their noisy copies; its combination weight comes from the other real speakers (each
+scored by a head trained without it), never its own; that fold's recogniser also reads `crossval.strings`
+digit strings of the speaker (as `digits predict --sequence`). With `crossval.cross_corpus`, heads trained on
+the real corpora alone and on the synthetic voices alone are scored on every clip of the other side.
 """
 
 from pathlib import Path
@@ -34,7 +34,8 @@ def run(
     rows = head_rows(keys, p.training_only_corpora)
     learnt = keys[rows].reset_index(drop=True)
     held_out = held_out_speakers(keys, cv.speakers)
-    found = crossval(learnt, states[rows], scores[rows], held_out, p.c, p.weights, copies)
+    voices = held_out_speakers(learnt, "all")  # each fold's weight is chosen on the other voices' out-of-fold scores
+    found = crossval(learnt, states[rows], scores[rows], held_out, p.c, p.weights, copies, voices)
     if cv.strings.count:
         pauses = PauseParams(**predict.sequence.model_dump())
         reader = Whisper(model, whisper_params, whisper.threads)

@@ -175,6 +175,10 @@ def test_crossval_never_chooses_a_fold_weight_on_the_held_out_voice(monkeypatch:
     found = crossval(keys, states, scores, ["a", "b", "c"], 1.0, [0.0, 1.0], copies)
     assert trained_on == [80 + 30, 80 + 30, 80 + 60] and chosen_on[:3] == [80, 80, 80]
     assert set(found["folds"]) == {"a", "b", "c"} and found["mean_head"] > 0.9
+    trained_on.clear(), chosen_on.clear()
+    alone = crossval(keys, states, scores, ["a"], 1.0, [0.0, 1.0], copies, ["a", "b", "c"])  # a held out alone
+    assert trained_on == [80 + 30, 80 + 30, 80 + 60] and chosen_on[0] == 80  # its weight: b's and c's clips
+    assert set(alone["folds"]) == {"a"} and alone["folds"]["a"]["clips"] == 40
 
 
 def test_predict_on_the_whisper_model_imports_no_tensorflow_and_gives_the_pipelines_scores(
