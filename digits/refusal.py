@@ -83,9 +83,12 @@ def real_voices(keys: pd.DataFrame, voices: list[str]) -> list[str]:
 
 
 def accepted_by_kind(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
-    """The share of each kind of non-digit (class `labels`) whose digit `scores` reach `threshold`."""
+    """The share of each kind of non-digit (class `labels`) whose digit `scores` reach `threshold`; a kind with no
+    clips is left out (its share would be NaN, which is not JSON)."""
     kinds = np.array(LABELS)[labels]
-    return {kind: round(float(np.mean(scores[kinds == kind] >= threshold)), 4) for kind in KINDS}
+    return {
+        kind: round(float(np.mean(scores[kinds == kind] >= threshold)), 4) for kind in KINDS if (kinds == kind).any()
+    }
 
 
 def new_voice_report(

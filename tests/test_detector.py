@@ -10,7 +10,7 @@ from digits.features import FeatureParams
 from digits.negatives import SPLITS
 from digits.openset import digit_score, signal_classes
 from digits.params import DetectorParams, FeaturesParams, StringParams, TrainParams, WhisperDetectorParams
-from digits.refusal import LABELS, Strings, choose_on_new_voices, new_voice_report, voice_folds
+from digits.refusal import LABELS, Strings, accepted_by_kind, choose_on_new_voices, new_voice_report, voice_folds
 from digits.segment import PauseParams
 from tests.conftest import params_of
 
@@ -151,3 +151,9 @@ def test_the_bound_is_on_the_mean_of_the_voices_refusals_not_on_the_pooled_clips
     scores = np.array([0.1, 0.9] + [0.9] * 8)
     assert choose_on_new_voices(keys, scores, 0.2) == pytest.approx(0.1)  # refuses nothing
     assert choose_on_new_voices(keys, scores, 0.25) == pytest.approx(0.9)  # may refuse a's clip
+
+
+def test_accepted_by_kind_leaves_out_a_kind_with_no_clips() -> None:
+    """Only words among the non-digits: their share, and no NaN (not JSON) for the kinds that have no clips."""
+    labels = np.full(4, LABELS.index("word"))
+    assert accepted_by_kind(np.array([0.1, 0.6, 0.7, 0.9]), labels, 0.5) == {"word": 0.75}
