@@ -42,7 +42,8 @@ STAGES = {
     "zeroshot": "Score Whisper's zero-shot digit scores (no training): the bar to beat.",
     "whisper_train": "Train the Whisper recogniser (a head refining the zero-shot scores); score the test split.",
     "whisper_crossval": "Leave-one-speaker-out of the Whisper recogniser beside its zero-shot scores.",
-    "whisper_noise": "Test-split accuracy of the Whisper recogniser and its zero-shot scores in noise.",
+    "fusion": "Choose the weight of the MFCC model added to Whisper in the shipped recogniser, on voices never heard.",
+    "whisper_noise": "Test-split accuracy in noise of the Whisper recogniser, shipped and alone, and zero-shot.",
     "whisper_negatives": "Whisper's pooled encoder states and zero-shot digit scores of every non-digit, to Parquet.",
     "whisper_detector": "'No digit heard' for Whisper; threshold from voices never heard, an open-set test.",
 }

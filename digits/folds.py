@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from digits.features import FeatureParams, extract_views, select_input
-from digits.params import ModelParams, StringParams, TrainParams
+from digits.fusion import CLEAN, fold_table, mfcc_log_proba
+from digits.noisy import voice_in_noise
+from digits.params import ModelParams, StringParams, TrainParams, VoiceNoiseParams
 from digits.recognise import recognise
 from digits.runtime import KerasModel
 from digits.scoring import fold_scores, top_confusions
@@ -28,11 +30,13 @@ from digits.training import fit, input_name, load_inputs, one_thread, threads, t
 
 @dataclass
 class Fold:
-    """What a fold gives: its scores, its predictions `(path, actual, predicted)`, its model's parameter count,
-    its training seconds and the threads TensorFlow ran on."""
+    """What a fold gives: its scores, its predictions `(path, actual, predicted)`, its out-of-fold log-probabilities
+    (`fusion.fold_table`s: clean, and in noise), its model's parameter count, its training seconds and the threads
+    TensorFlow ran on."""
 
     scores: dict
     predictions: pd.DataFrame
+    log_proba: pd.DataFrame
     parameters: int
     seconds: float
     threads: int
@@ -52,12 +56,14 @@ def train_fold(
     model_params: ModelParams,
     train_params: TrainParams,
     strings: tuple[StringParams, PauseParams] | None,
+    noise: VoiceNoiseParams | None,
     train: np.ndarray,
     test: np.ndarray,
 ) -> Fold:
     """Train on the clips at boolean `train` (and their copies), score those at `test` over their test-time
-    views and, with `strings` and when they are one speaker's, digit strings of those clips as `digits predict
-    --sequence` reads them (a pretrained front end's model taken from the folder `frontend`)."""
+    views and, when they are one speaker's: with `strings`, digit strings of those clips as `digits predict
+    --sequence` reads them; with `noise`, `noisy.voice_in_noise` of that speaker (a pretrained front end's model
+    taken from the folder `frontend`)."""
     keys, views, copies, feature_params = inputs(kind, features, augmented)
     labels = keys["label"].to_numpy()
     x_train, y_train = training_set(keys, views[:, 0], train, copies)
@@ -72,16 +78,21 @@ def train_fold(
         "train_examples": len(x_train),
         "top_confusions": top_confusions(labels[test], predicted),
     }
-    if strings is not None and strings[0].count and keys["speaker"][test].nunique() == 1:
-        name = input_name(kind, front_end.matrix)
+    name = input_name(kind, front_end.matrix)
 
-        def read(parts: list[np.ndarray]) -> np.ndarray:
-            views = select_input(name, *extract_views([(y, front_end.sample_rate) for y in parts], front_end, frontend))
-            return recognise(KerasModel(model, {}), views)[0]
+    def read(parts: list[np.ndarray], rate: int = front_end.sample_rate) -> np.ndarray:
+        views = select_input(name, *extract_views([(y, rate) for y in parts], front_end, frontend))
+        return recognise(KerasModel(model, {}), views)[0]
 
+    one_voice = keys["speaker"][test].nunique() == 1
+    if strings is not None and strings[0].count and one_voice:
         scores["strings"] = strings_of(read, keys[test], front_end.sample_rate, *strings)
+    log_proba = [fold_table(keys[test], CLEAN, mfcc_log_proba(combined))]
+    if noise is not None and one_voice:
+        chosen, rate, mixes = voice_in_noise(keys, keys["speaker"][test].iloc[0], noise)
+        log_proba += [fold_table(chosen, kind, mfcc_log_proba(read(audio, rate))) for kind, audio in mixes.items()]
     predictions = pd.DataFrame({"path": keys["path"][test], "actual": labels[test], "predicted": predicted})
-    return Fold(scores, predictions, model.count_params(), seconds, threads())
+    return Fold(scores, predictions, pd.concat(log_proba, ignore_index=True), model.count_params(), seconds, threads())
 
 
 def train_folds(
@@ -94,14 +105,15 @@ def train_folds(
     train_params: TrainParams,
     workers: int,
     strings: tuple[StringParams, PauseParams] | None = None,
+    noise: VoiceNoiseParams | None = None,
 ) -> Iterator[tuple[str, Fold]]:
     """`train_fold` for each `name: (train, test)` of `folds` on `workers` new processes, each on one thread;
-    yields `(name, result)` as folds finish. `strings`: the digit strings' params and `predict.sequence`'s pauses
-    (see `train_fold`)."""
+    yields `(name, result)` as folds finish. `strings`: the digit strings' params and `predict.sequence`'s pauses;
+    `noise`: each held-out voice's noise (see `train_fold`)."""
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=one_thread) as pool:
         futures = {
             pool.submit(
-                train_fold, kind, features, augmented, frontend, model_params, train_params, strings, *masks
+                train_fold, kind, features, augmented, frontend, model_params, train_params, strings, noise, *masks
             ): name
             for name, masks in folds.items()
         }

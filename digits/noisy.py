@@ -1,10 +1,14 @@
 """Accuracy in noise: clips mixed with white, speech-shaped or babble noise at several SNRs, over seeded draws."""
 
+import zlib
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
+from digits.audio import read_clip, read_clips
+from digits.params import VoiceNoiseParams
 from digits.perturb import noisy_batch
 
 
@@ -45,3 +49,26 @@ def noise_lines(scores: dict, kinds: list[str], snr_db: list[float]) -> str:
         f"{kind}: " + ", ".join(f"{snr:g} dB {scores[kind][f'snr_{snr:g}db']:.3f}" for snr in snr_db) for kind in kinds
     ]
     return f"clean {scores['clean']:.3f}; " + "; ".join(lines)
+
+
+def voice_in_noise(
+    clips: pd.DataFrame, speaker: str, p: VoiceNoiseParams
+) -> tuple[pd.DataFrame, int, dict[str, list[np.ndarray]]]:
+    """(the rows of `p.clips` of `speaker`'s clips, the rate of the first, {kind: those clips at that rate, each mixed
+    once with `kind` noise at `p.snr_db`}), the noise's voices (babble, the speech spectrum) drawn from the other
+    real voices' clips.
+
+    Whatever the order or the other columns of `clips` (a feature table's keys: `path`, `speaker`,
+    `training_only`), the same real voices give the same clips and the same noise, so that two
+    front ends' leave-one-speaker-out folds hear the same noisy audio; seeded by `p.seed` and the speaker's name.
+    """
+    real = clips[~clips["training_only"].astype(bool)].sort_values("path", kind="stable").reset_index(drop=True)
+    own, others = real[real["speaker"] == speaker], real[real["speaker"] != speaker]
+    rng = np.random.default_rng([p.seed, zlib.crc32(speaker.encode())])
+    chosen = own.iloc[np.sort(rng.permutation(len(own))[: p.clips])].reset_index(drop=True)
+    if chosen.empty or others.empty or not p.kinds:
+        return chosen, 0, {}
+    rate = read_clip(chosen["path"].iloc[0])[1]
+    pool = read_clips(others["path"].iloc[np.sort(rng.permutation(len(others))[: p.babble_pool])], rate)
+    audio = read_clips(chosen["path"], rate)
+    return chosen, rate, {kind: noisy_batch(audio, kind, p.snr_db, pool, rng, p.talkers) for kind in p.kinds}

@@ -340,17 +340,36 @@ class StringParams(Params):
         return self
 
 
+NoiseKind = Literal["white", "speech_shaped", "babble"]
+
+
+class VoiceNoiseParams(Params):
+    kinds: list[NoiseKind]
+    snr_db: float
+    clips: Count
+    talkers: Positive
+    babble_pool: Positive
+    seed: Count
+
+
 class CrossvalParams(Section):
     name = "crossval"
     speakers: Literal["all"] | Annotated[list[str], Field(min_length=1)]
     cross_corpus: bool
     workers: Count
     strings: StringParams
+    noise: VoiceNoiseParams
+
+
+class FusionParams(Section):
+    name = "fusion"
+    weights: Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=1)]
+    max_clean_loss: Share
 
 
 class NoiseParams(Section):
     name = "noise"
-    kinds: Annotated[list[Literal["white", "speech_shaped", "babble"]], Field(min_length=1)]
+    kinds: Annotated[list[NoiseKind], Field(min_length=1)]
     snr_db: Annotated[list[float], Field(min_length=1)]
     babble_pool: Positive
     talkers: Positive

@@ -20,9 +20,9 @@ import numpy as np
 from digits import DigitsError
 from digits.audio import AUDIO_EXTENSIONS, AudioError, TooLong, decode, open_regular, read_stdin
 from digits.dsp import to_mono
-from digits.features import FeatureParams, extract, select_input
+from digits.features import select_input
 from digits.openset import refusal
-from digits.recognise import Model, recognise
+from digits.recognise import Model, clip_features, clips_features, recognise
 from digits.segment import PauseParams, split_at_pauses
 
 if TYPE_CHECKING:  # the Whisper runtime is imported only when it is used
@@ -90,11 +90,6 @@ def scored(probabilities: np.ndarray) -> dict:
     }
 
 
-def clip_features(model: Model, y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """(MFCC matrices, summaries) of every view of audio `y` at `sr` Hz: `extract` with the model's feature params."""
-    return extract(y, sr, FeatureParams.from_dict(model.meta["feature_params"]), model.frontend)
-
-
 def model_input(model: Model, y: np.ndarray, sr: int) -> np.ndarray:
     """What `model` reads for audio `y` at `sr` Hz, one row per view."""
     return select_input(model.meta["input"], *clip_features(model, y, sr))
@@ -138,12 +133,6 @@ def prediction(model: Model, path: str, *args: object, **kwargs: object) -> Pred
         return Prediction(path, error=f"unexpected error: {type(err).__name__}: {err}")
 
 
-def features_of(model: Model, clips: list[np.ndarray], sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """(matrices, summaries) of every view of each clip at `sr` Hz, as `model` reads them (`clip_features`)."""
-    features = [clip_features(model, y, sr) for y in clips]
-    return np.stack([m for m, _ in features]), np.stack([s for _, s in features])
-
-
 def recognised(
     model: Model | WhisperModel, detector: Model | WhisperDetector | None, clips: list[np.ndarray], sr: int,
     parts: bool = False,
@@ -155,11 +144,11 @@ def recognised(
     and zero-shot scores, the MFCC model's the features of its views (one pass of the front end for both).
     """
     if model.runtime == "whisper":
-        states, scores = model.features(clips, sr)
-        probabilities = np.exp(model.from_features(states, scores))
-        classes = detector.probabilities(states, scores) if detector is not None else None
+        reading = model.read(clips, sr)
+        probabilities = np.exp(reading.log_proba)
+        classes = detector.probabilities(reading.states, reading.scores) if detector is not None else None
     else:
-        found = features_of(model, clips, sr)
+        found = clips_features(model, clips, sr)
         probabilities, _ = recognise(model, select_input(model.meta["input"], *found))
         classes = recognise(detector, select_input(detector.meta["input"], *found))[0] if detector is not None else None
     return probabilities, [None] * len(clips) if classes is None else heard(detector, classes, parts)
@@ -201,9 +190,9 @@ def predict_one(
 
 def open_recogniser(model: Path, frontend: str, runtime: str = "auto", refuse: bool = True, threads: int = 0) -> tuple:
     """(the recogniser `frontend` names in the pipeline's model folder `model` (or an MFCC model file), its
-    "no digit heard" detector or None). The Whisper recogniser and its detector lie in `model/whisper`;
-    `runtime` chooses how an MFCC model runs."""
-    from digits.runtime import open_detector, open_model
+    "no digit heard" detector or None). The Whisper recogniser and its detector lie in `model/whisper`, fused
+    with the MFCC model as stage `fusion` chose; `runtime` chooses how an MFCC model runs."""
+    from digits.runtime import open_detector, open_fusion, open_model
 
     if frontend == "mfcc" or model.is_file():
         opened = open_model(model, runtime)
@@ -214,4 +203,4 @@ def open_recogniser(model: Path, frontend: str, runtime: str = "auto", refuse: b
         raise DigitsError("--runtime chooses how the MFCC model runs: use it with --frontend mfcc")
     from digits.whisper_head import open_whisper, open_whisper_detector
 
-    return open_whisper(model, threads), open_whisper_detector(model) if refuse else None
+    return open_whisper(model, threads, open_fusion(model)), open_whisper_detector(model) if refuse else None

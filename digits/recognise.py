@@ -10,6 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
+from digits.features import FeatureParams, extract, select_input
+
 
 class Model(Protocol):
     """What `recognise` needs of a model (`digits.runtime.KerasModel` or `OnnxModel`); `meta` is its `model.json`,
@@ -42,3 +44,19 @@ def recognise(model: Model, views: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(combined `(n, 10)`, per view `(n, views, 10)`) class probabilities of clips given as views `(n, views, ...)`."""
     per_view = view_probabilities(model.probabilities, views)
     return combine_views(per_view), per_view
+
+
+def clip_features(model: Model, y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """(matrices, summaries) of every view of audio `y` at `sr` Hz: `extract` with the model's feature params."""
+    return extract(y, sr, FeatureParams.from_dict(model.meta["feature_params"]), model.frontend)
+
+
+def clips_features(model: Model, clips: list[np.ndarray], sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """(matrices, summaries) of every view of each clip at `sr` Hz, stacked, as `model` reads them."""
+    features = [clip_features(model, y, sr) for y in clips]
+    return np.stack([m for m, _ in features]), np.stack([s for _, s in features])
+
+
+def clip_probabilities(model: Model, clips: list[np.ndarray], sr: int) -> np.ndarray:
+    """Class probabilities `(n, 10)` of mono clips at `sr` Hz, each over its views."""
+    return recognise(model, select_input(model.meta["input"], *clips_features(model, clips, sr)))[0]

@@ -16,6 +16,8 @@ import numpy as np
 
 from digits import DigitsError
 from digits.features import FeatureParams
+from digits.fusion import mfcc_log_proba, read_fusion
+from digits.recognise import clip_probabilities
 
 MODEL_FILE = "model.keras"
 META_FILE = "model.json"
@@ -24,6 +26,7 @@ DETECTOR_FILE = "detector.onnx"  # "no digit heard" (stage `detector`), beside t
 FRONTEND_DIR = "frontend"  # the pretrained front end's ONNX models (stage `frontend`), beside the model
 ONNX_META_KEY = "digits"  # ONNX metadata entry holding model.json plus the source model's SHA-256
 RUNTIMES = ("auto", "onnx", "keras")
+FUSION_FILE = "fusion.json"  # the Whisper recogniser's weight on this model (stage `fusion`), in `whisper/`
 BATCH = 256  # rows per inference call of the Keras model
 
 
@@ -144,3 +147,23 @@ def open_detector(path: Path, model: OnnxModel | KerasModel, threads: int = 0) -
         raise DigitsError(f"{stale}: run `dvc repro detector` (or predict with --no-refuse)")
     detector.frontend = model.frontend
     return detector
+
+
+class MfccFusion:
+    """The MFCC model as the shipped recogniser's second opinion (`whisper_head.Fusion`): its log-probabilities,
+    added to Whisper's at `weight`."""
+
+    def __init__(self, weight: float, model: OnnxModel | KerasModel) -> None:
+        self.weight, self.model = weight, model
+
+    def log_proba(self, clips: list[np.ndarray], sample_rate: int) -> np.ndarray:
+        """`(n, 10)` the MFCC model's log-probabilities of mono clips at `sample_rate`."""
+        return mfcc_log_proba(clip_probabilities(self.model, clips, sample_rate))
+
+
+def open_fusion(models: Path, fusion_json: Path | None = None) -> MfccFusion | None:
+    """The fusion of the pipeline's model folder `models`: the MFCC model there (its ONNX export when current) at the
+    weight in `fusion_json`, which must be there; without it, at the weight in `whisper/fusion.json` (which stage
+    `fusion` writes), or None when there is none."""
+    found = fusion_json or models / "whisper" / FUSION_FILE
+    return MfccFusion(read_fusion(found), open_model(models)) if fusion_json or found.is_file() else None

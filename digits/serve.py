@@ -129,7 +129,13 @@ def describe(
     meta = model.meta
     if frontend == "whisper":
         metrics = metrics / "whisper"
-        found = {"model": str(model_dir / "whisper"), "input": "whisper tiny.en", "model_params": meta}
+        fusion = None if model.fusion is None else {"with": str(model_dir / ONNX_FILE), "weight": model.fusion.weight}
+        found = {
+            "model": str(model_dir / "whisper"),
+            "input": "whisper tiny.en",
+            "model_params": meta,
+            "fusion": fusion,
+        }
     else:
         found = {
             "model": str(model_dir / ONNX_FILE),

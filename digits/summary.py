@@ -112,6 +112,20 @@ def side_by_side(metrics: Path, crossval: dict, scores: dict) -> list[str]:
     return lines
 
 
+def fusion_lines(metrics: Path) -> list[str]:
+    """The shipped recogniser (Whisper plus the MFCC model at the fusion weight) beside each alone, on voices never
+    heard, clean and in each noise; none without `metrics/fusion.json`."""
+    path = metrics / "fusion.json"
+    if not path.is_file():
+        return []
+    found = read(path)
+    lines = [f"Shipped: Whisper + {found['weight']:g} x MFCC (metrics/fusion.json), new voices: fused | Whisper | MFCC"]
+    for condition, fused in found["mean"]["fused"].items():
+        alone = (found["mean"][name][condition] for name in ("whisper", "mfcc"))
+        lines.append(f"  {condition:36}" + "".join(f"{v:12.4f}" for v in (fused, *alone)))
+    return lines
+
+
 def summarise(metrics: Path) -> str:
     """The headline figures of `metrics/`: voices never heard, seen speakers (test split), noise, no digit heard,
     data."""
@@ -125,6 +139,7 @@ def summarise(metrics: Path) -> str:
         *textwrap.wrap(folds, WIDTH, initial_indent="  ", subsequent_indent="  "),
         *cross_corpus(crossval),
         *side_by_side(metrics, crossval, scores),
+        *fusion_lines(metrics),
         "Speakers heard in training, test split (metrics/eval.json):",
         f"  accuracy {scores['accuracy']:.4f} on {scores['test_clips']} clips, macro F1 {scores['macro']['f1']:.4f}",
         f"Noise, test split, accuracy (metrics/noise.json; clean {noise['clean']:.4f}):",

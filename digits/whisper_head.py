@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from digits import DigitsError, replacing_dir
+from digits.fusion import fuse
 from digits.whisper import Whisper, WhisperParams, log_softmax
 
 HEAD_FILE = "head.npz"
@@ -53,6 +55,15 @@ def combine(scores: np.ndarray, head_log_proba: np.ndarray, weight: float) -> np
     """`(n, 10)` log-probabilities: the zero-shot scores, normalised over the digits, plus `weight` times the
     head's."""
     return log_softmax(log_softmax(scores) + weight * head_log_proba)
+
+
+class Fusion(Protocol):
+    """A second recogniser whose log-probabilities the shipped one adds to Whisper's at `weight`
+    (`runtime.MfccFusion`: the MFCC model)."""
+
+    weight: float
+
+    def log_proba(self, clips: list[np.ndarray], sample_rate: int) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -120,9 +131,10 @@ def read_head(folder: Path, stage: str) -> tuple[Head, dict]:
         raise DigitsError(f"cannot load {folder}/ ({err}): run `dvc repro {stage}`") from None
 
 
-def open_whisper(models: Path, threads: int = 0) -> WhisperModel:
-    """The Whisper recogniser of the pipeline's model folder `models` (`whisper/head`, `whisper/tiny.en`)."""
-    return WhisperModel(models / "whisper" / "head", models / "whisper" / "tiny.en", threads)
+def open_whisper(models: Path, threads: int = 0, fusion: Fusion | None = None) -> WhisperModel:
+    """The Whisper recogniser of the pipeline's model folder `models` (`whisper/head`, `whisper/tiny.en`), with
+    its `fusion` (see `runtime.open_fusion`)."""
+    return WhisperModel(models / "whisper" / "head", models / "whisper" / "tiny.en", threads, fusion)
 
 
 def open_whisper_detector(models: Path) -> WhisperDetector | None:
@@ -138,31 +150,50 @@ def detector_input(states: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return np.concatenate([states, scores, log_softmax(scores)], axis=1).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What `WhisperModel.read` makes of clips: Whisper's pooled `states` and zero-shot `scores`, Whisper's own
+    log-probabilities (`whisper`: head and zero-shot scores) and the shipped ones (`log_proba`: fused with the MFCC
+    model's where the recogniser has a `Fusion`)."""
+
+    states: np.ndarray
+    scores: np.ndarray
+    whisper: np.ndarray
+    log_proba: np.ndarray
+
+
 class WhisperModel:
-    """The shipped Whisper recogniser: Whisper tiny.en's features, the head, their combination."""
+    """The shipped Whisper recogniser: Whisper tiny.en's features, the head, their combination, and (with a
+    `fusion`) the MFCC model's log-probabilities added with its weight."""
 
     runtime = "whisper"
 
-    def __init__(self, model_dir: Path, whisper_dir: Path, threads: int = 0) -> None:
+    def __init__(self, model_dir: Path, whisper_dir: Path, threads: int = 0, fusion: Fusion | None = None) -> None:
         self.head, self.meta = read_head(model_dir, "whisper_train")
         self.whisper = Whisper(whisper_dir, WhisperParams(**self.meta["whisper_params"]), threads)
+        self.fusion = fusion
 
     def features(self, clips: list[np.ndarray], sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
         """(pooled states, zero-shot scores) of mono clips at `sample_rate`: one pass of Whisper."""
         return self.whisper.features(clips, sample_rate)
 
     def from_features(self, states: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """`(n, 10)` log-probabilities of each digit, from a clip's `features`."""
+        """`(n, 10)` Whisper's log-probabilities of each digit (no fusion), from a clip's `features`."""
         return combine(scores, self.head.log_proba(states), self.meta["weight"])
 
-    def log_proba(self, clips: list[np.ndarray], sample_rate: int) -> np.ndarray:
-        """`(n, 10)` log-probabilities of each digit for mono clips at `sample_rate`."""
-        return self.with_zero_shot(clips, sample_rate)[0]
-
-    def with_zero_shot(self, clips: list[np.ndarray], sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-        """(`log_proba`, the zero-shot digit scores) of mono clips at `sample_rate`, from one pass of Whisper."""
+    def read(self, clips: list[np.ndarray], sample_rate: int) -> Reading:
+        """The `Reading` of mono clips at `sample_rate`: one pass of Whisper (and of the MFCC model when fused)."""
         states, scores = self.features(clips, sample_rate)
-        return self.from_features(states, scores), scores
+        whisper = self.from_features(states, scores)
+        if self.fusion is None:
+            return Reading(states, scores, whisper, whisper)
+        return Reading(
+            states, scores, whisper, fuse(whisper, self.fusion.log_proba(clips, sample_rate), self.fusion.weight)
+        )
+
+    def log_proba(self, clips: list[np.ndarray], sample_rate: int) -> np.ndarray:
+        """`(n, 10)` the shipped log-probabilities of each digit for mono clips at `sample_rate`."""
+        return self.read(clips, sample_rate).log_proba
 
 
 class WhisperDetector:

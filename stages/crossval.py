@@ -1,16 +1,17 @@
 """Stage `crossval`: leave-one-speaker-out accuracy, the headline figure (voices the model never heard).
 
     python -m stages.crossval data/features data/augmented models/frontend metrics/crossval.json
-        metrics/crossval/predictions.csv metrics/timing/crossval.json
+        metrics/crossval/predictions.csv data/crossval/mfcc.parquet metrics/timing/crossval.json
 
 For each speaker, the training recipe (the `model` and `train` params) is run on all the other
 speakers' clips and their augmented copies, then scored on the held-out speaker, each clip's
 prediction combined over its test-time views (`accuracy_one_view` scores the clip alone). Writes
 per-speaker accuracy, macro F1 and most frequent confusions with their mean and standard deviation, and how
 each fold's model reads `crossval.strings` digit strings of its held-out speaker (as `digits predict --sequence`);
-the predictions, for a `dvc plots` confusion matrix; and the training wall time per fold and of the
-whole stage, kept apart so that the metrics themselves are reproducible to the bit. The folds train side
-by side, one process per core (`crossval.workers`), each on one thread: the same bits whatever the number.
+the predictions, for a `dvc plots` confusion matrix; each held-out clip's log-probabilities, clean and
+(`crossval.noise`) in noise, for stage `fusion`; and the training wall time per fold and of the whole stage,
+kept apart so that the metrics themselves are reproducible to the bit. The folds train side by side, one
+process per core (`crossval.workers`), each on one thread: the same bits whatever the number.
 
 Speakers of a training-only corpus (synthetic voices) are never held out: they are in every fold's
 training set. With `crossval.cross_corpus`, one more model is trained on the training-only corpora
@@ -22,9 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from digits import stage, write_json
+from digits import replacing_file, stage, write_json
 from digits.engines import cores
 from digits.folds import train_folds
+from digits.fusion import accuracy_in_noise
 from digits.params import CrossvalParams, ModelParams, PredictParams, TrainParams
 from digits.scoring import crossval_summary, held_out_speakers, strings_summary
 from digits.segment import PauseParams
@@ -43,6 +45,7 @@ def run(
     frontend: Path,
     crossval_json: Path,
     predictions: Path,
+    log_proba: Path,
     timing: Path,
 ) -> None:
     """Hold out each speaker of the feature tables `features` and `augmented` in turn; then, if there is a
@@ -61,7 +64,7 @@ def run(
     results = {}
     strings = (p.strings, PauseParams(**predict.sequence.model_dump()))
     trained = train_folds(
-        masks, model_params.kind, features, augmented, frontend, model_params, train_params, workers, strings
+        masks, model_params.kind, features, augmented, frontend, model_params, train_params, workers, strings, p.noise
     )
     for name, fold in trained:
         results[name] = fold
@@ -73,6 +76,8 @@ def run(
     summary = {"model": model_params.kind, "parameters": results[speakers[-1]].parameters, **crossval_summary(folds)}
     summary["test_views"] = matrices.shape[1]
     summary["strings"] = strings_summary(folds)
+    held_out = pd.concat([results[name].log_proba for name in speakers], ignore_index=True)
+    summary["noise"] = accuracy_in_noise(held_out)
     summary["folds"] = folds
     if CROSS_CORPUS in results:
         cross = results[CROSS_CORPUS].scores
@@ -81,9 +86,11 @@ def run(
             f"cross-corpus: trained on {', '.join(trained_on)} only, accuracy {cross['accuracy']:.4f} on all "
             f"{cross['clips']} clips of the other corpora"
         )
-    for dest in (crossval_json, predictions, timing):
+    for dest in (crossval_json, predictions, log_proba, timing):
         dest.parent.mkdir(parents=True, exist_ok=True)
     write_json(crossval_json, summary)
+    with replacing_file(log_proba) as partial:
+        held_out.to_parquet(partial, index=False)
     columns = ["fold", "path", "actual", "predicted"]
     pd.concat([results[name].predictions.assign(fold=name) for name in speakers])[columns].to_csv(
         predictions, index=False
@@ -103,6 +110,8 @@ def run(
     )
     if summary["strings"]:
         print(f"digit strings read whole and right: {summary['strings']['mean_string_accuracy']:.4f}")
+    if summary["noise"]:
+        print("in noise: " + ", ".join(f"{kind} {found:.4f}" for kind, found in summary["noise"].items()))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
-"""Stage `whisper_noise`: test-split accuracy of the Whisper recogniser and of its zero-shot scores in noise.
+"""Stage `whisper_noise`: test-split accuracy of the Whisper recogniser, as shipped and alone, and of its zero-shot
+scores in noise.
 
     python -m stages.whisper_noise data/manifest.parquet models/whisper/tiny.en models/whisper/head
-        metrics/whisper/noise.json
+        models/whisper/fusion.json models metrics/whisper/noise.json
 
-The noises of stage `noise` (its kinds, babble pool, talkers and seed), mixed at the test clips' own rate,
-at `whisper_noise.snr_db` over `whisper_noise.draws` draws: Whisper costs about 50 times MFCC's time a clip.
+As shipped (`whisper`) is Whisper fused with the MFCC model in `models` at the weight in `fusion.json`;
+`whisper_alone` is Whisper's head and zero-shot scores. The noises of stage `noise` (its kinds, babble pool,
+talkers and seed), mixed at the test clips' own rate, at `whisper_noise.snr_db` over `whisper_noise.draws` draws:
+Whisper costs about 50 times MFCC's time a clip.
 """
 
 from pathlib import Path
@@ -16,12 +19,17 @@ from digits import DigitsError, stage, write_json
 from digits.audio import read_clips
 from digits.noisy import in_noise, noise_lines
 from digits.params import NoiseParams, WhisperNoiseParams
+from digits.runtime import open_fusion
 from digits.whisper_head import WhisperModel
 
 
-def run(p: WhisperNoiseParams, noise: NoiseParams, manifest: Path, model: Path, head: Path, noise_json: Path) -> None:
-    """Score the Whisper recogniser (`model`: Whisper's files, `head`: the head) on the test split in noise."""
-    recogniser = WhisperModel(head, model)
+def run(
+    p: WhisperNoiseParams, noise: NoiseParams, manifest: Path, model: Path, head: Path, fusion: Path, mfcc: Path,
+    noise_json: Path,
+) -> None:  # fmt: skip
+    """Score the Whisper recogniser (`model`: Whisper's files, `head`: the head, fused at the weight in `fusion`
+    with the MFCC model in the folder `mfcc`) on the test split in noise."""
+    recogniser = WhisperModel(head, model, fusion=open_fusion(mfcc, fusion))
     clips = pd.read_parquet(manifest)
     test = clips[clips["split"] == "test"]
     train = clips[(clips["split"] == "train") & ~clips["training_only"]]  # real voices only
@@ -34,11 +42,11 @@ def run(p: WhisperNoiseParams, noise: NoiseParams, manifest: Path, model: Path, 
     labels = test["label"].to_numpy()
 
     def accuracy(batch: list[np.ndarray]) -> dict[str, float]:
-        found = [
-            recogniser.with_zero_shot(batch[i : i + p.batch_size], rate) for i in range(0, len(batch), p.batch_size)
-        ]
-        combined, zero_shot = (np.concatenate(part) for part in zip(*found, strict=True))
-        right = {"whisper": combined.argmax(axis=1) == labels, "zero_shot": zero_shot.argmax(axis=1) == labels}
+        found = [recogniser.read(batch[i : i + p.batch_size], rate) for i in range(0, len(batch), p.batch_size)]
+        right = {
+            name: np.concatenate([getattr(reading, field) for reading in found]).argmax(axis=1) == labels
+            for name, field in (("whisper", "log_proba"), ("whisper_alone", "whisper"), ("zero_shot", "scores"))
+        }
         return {name: round(float(np.mean(hits)), 6) for name, hits in right.items()}
 
     scores = in_noise(audio, pool, noise.kinds, p.snr_db, p.draws, noise.talkers, rng, accuracy)

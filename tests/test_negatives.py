@@ -21,6 +21,7 @@ from digits.openset import SOUNDS_LIKE, choose_threshold, digit_score, error_rat
 from digits.params import NegativesParams, SynthParams
 from digits.predict import heard, recognised
 from digits.synth import WORDS
+from digits.whisper_head import Reading
 from tests.conftest import params_of
 
 SR = 8000
@@ -155,8 +156,10 @@ class FakeWhisper:
         self.passes += 1
         return np.array([[clip[0]] for clip in clips]), np.zeros((len(clips), 10))
 
-    def from_features(self, states: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        return np.log(np.tile(np.eye(10)[3] * 0.9 + 0.01, (len(states), 1)))
+    def read(self, clips: list[np.ndarray], sample_rate: int) -> Reading:
+        states, scores = self.features(clips, sample_rate)
+        log_proba = np.log(np.tile(np.eye(10)[3] * 0.9 + 0.01, (len(states), 1)))
+        return Reading(states, scores, log_proba, log_proba)
 
     def probabilities(self, states: np.ndarray, scores: np.ndarray) -> np.ndarray:
         return np.where(states > 0, np.eye(len(LABELS))[10], np.eye(len(LABELS))[3])

@@ -1,6 +1,7 @@
 """End to end: the DVC pipeline in a fresh git + DVC repository, on a synthetic corpus."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -162,9 +163,61 @@ def test_whisper_is_built_and_scored_beside_mfcc_with_its_zero_shot_anchor(proje
     assert meta["copies"] == len(copies) == 2 * (180 - 36) and (copies["split"] != "test").all()
     assert sorted(copies["copy"].unique()) == [1, 2] and not copies["training_only"].any()
     noise = json.loads((metrics / "whisper" / "noise.json").read_text())
-    assert set(noise) == {"whisper", "zero_shot"} and noise["whisper"]["babble"]["snr_0db"] >= 0
+    assert set(noise) == {"whisper", "whisper_alone", "zero_shot"} and noise["whisper"]["babble"]["snr_0db"] >= 0
     summary = project.run("digits", "summary")
     assert "Whisper tiny.en beside MFCC" in summary and "No digit heard, Whisper's detector" in summary
+
+
+def test_the_fusion_weight_is_chosen_on_the_same_noisy_clips_of_voices_neither_model_heard(project: Project) -> None:
+    """Both crossval stages scored each held-out voice's clips clean and in each noise of `crossval.noise`, the same
+    clips for both; stage `fusion` chose the shipped weight on them and scored each voice at a weight chosen on
+    the others."""
+    mfcc = pd.read_parquet(project.root / "data" / "crossval" / "mfcc.parquet")
+    whisper = pd.read_parquet(project.root / "data" / "crossval" / "whisper.parquet")
+    keys = ["path", "speaker", "label", "condition"]
+    assert mfcc[keys].sort_values(keys).values.tolist() == whisper[keys].sort_values(keys).values.tolist()
+    kinds = project.params()["crossval"]["noise"]["kinds"]
+    assert mfcc.groupby("condition").size().to_dict() == {"clean": 180, **{kind: 180 for kind in kinds}}
+    metrics = project.root / "metrics"
+    found = json.loads((metrics / "fusion.json").read_text())
+    shipped = json.loads((project.root / "models" / "whisper" / "fusion.json").read_text())
+    assert shipped["weight"] == found["weight"] in project.params()["fusion"]["weights"]
+    assert sorted(found["folds"]) == sorted(json.loads((metrics / "crossval.json").read_text())["folds"])
+    assert list(found["mean"]["fused"]) == ["clean", *sorted(kinds)]
+    assert f"Shipped: Whisper + {found['weight']:g} x MFCC" in project.run("digits", "summary")
+    for name, table in (("mfcc", "crossval.json"), ("whisper", "whisper/crossval.json")):
+        assert found["mean"][name] == {"clean": found["mean"][name]["clean"]} | json.loads(
+            (metrics / table).read_text())["noise"]  # fmt: skip
+
+
+def test_predict_adds_the_mfcc_model_at_the_fusion_weight(project: Project, tmp_path: Path) -> None:
+    """`digits predict --frontend whisper` answers Whisper's log-probabilities plus the weight in
+    `whisper/fusion.json` times the MFCC model's (its ONNX export), without TensorFlow."""
+    from digits.fusion import fuse, mfcc_log_proba
+    from digits.recognise import clip_probabilities
+    from digits.runtime import open_model
+    from digits.whisper_head import open_whisper
+
+    models = tmp_path / "models"
+    shutil.copytree(project.root / "models", models, ignore=shutil.ignore_patterns("tiny.en"))
+    (models / "whisper" / "tiny.en").symlink_to(project.root / "models" / "whisper" / "tiny.en")
+    (models / "whisper" / "fusion.json").write_text(json.dumps({"weight": 2.0}))
+    clip = tmp_path / "seven.wav"
+    sf.write(clip, synth_clip(7, 1, 7), 8000)
+    probe = (
+        "import atexit, sys; from digits.cli import app; "
+        "atexit.register(lambda: print('tensorflow' in sys.modules, file=sys.stderr)); "
+        "sys.argv = ['digits', 'predict', '--json', '--no-refuse', '--frontend', 'whisper', "
+        f"'--model', {str(models)!r}, {str(clip)!r}]; app()"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=project.root, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr.strip().splitlines()[-1] == "False", result.stderr
+    y = [synth_clip(7, 1, 7).astype(np.float32)]
+    whisper = open_whisper(models).read(y, 8000).whisper
+    mfcc = mfcc_log_proba(clip_probabilities(open_model(models, "onnx"), y, 8000))
+    expected = np.exp(fuse(whisper, mfcc, 2.0))[0]
+    np.testing.assert_allclose(json.loads(result.stdout)["probabilities"], expected, atol=1e-4)
+    assert np.abs(expected - np.exp(whisper[0])).max() > 1e-3  # the MFCC model moved the answer
 
 
 def test_whisper_has_its_own_detector_chosen_on_voices_it_never_heard(project: Project) -> None:
@@ -206,11 +259,13 @@ def would_rerun(project: Project, **sections: dict) -> list[str]:
 
 def test_a_train_param_reruns_train_and_what_reads_the_model(project: Project) -> None:
     """Rerun for real after a train param in tests/test_interrupt.py (killed, then resumed)."""
-    assert would_rerun(project, train={"epochs": 15}) == ["crossval", "evaluate", "export", "noise", "train"]
+    expected = ["crossval", "evaluate", "export", "fusion", "noise", "train", "whisper_noise"]
+    assert would_rerun(project, train={"epochs": 15}) == expected  # the shipped recogniser fuses the MFCC model
 
 
 def test_a_whisper_head_param_reruns_only_what_the_head_feeds(project: Project) -> None:
-    assert would_rerun(project, whisper_head={"c": 0.5}) == ["whisper_crossval", "whisper_noise", "whisper_train"]
+    expected = ["fusion", "whisper_crossval", "whisper_noise", "whisper_train"]
+    assert would_rerun(project, whisper_head={"c": 0.5}) == expected
 
 
 def test_a_whisper_detector_param_reruns_only_the_whisper_detector(project: Project) -> None:
@@ -218,7 +273,7 @@ def test_a_whisper_detector_param_reruns_only_the_whisper_detector(project: Proj
 
 
 def test_augment_param_reruns_augment_and_what_trains_on_it(project: Project) -> None:
-    expected = ["augment", "crossval", "detector", "evaluate", "export", "noise", "train"]
+    expected = ["augment", "crossval", "detector", "evaluate", "export", "fusion", "noise", "train", "whisper_noise"]
     assert would_rerun(project, augment={"copies": 2}) == expected
 
 
@@ -226,7 +281,8 @@ def test_features_param_reruns_features_onward(project: Project) -> None:
     project.set_params(features={"speech_embedding": {"steps": 5}})  # another front end's param: nothing reruns
     assert "Data and pipelines are up to date" in project.run("dvc", "status")
     assert would_rerun(project, features={"mfcc": {"n_mfcc": 16}}) == [
-        "augment", "crossval", "detector", "evaluate", "export", "features", "gallery", "noise", "train"
+        "augment", "crossval", "detector", "evaluate", "export", "features", "fusion", "gallery", "noise", "train",
+        "whisper_noise",
     ]  # fmt: skip
     assert "Data and pipelines are up to date" in project.run("dvc", "status")
 
