@@ -109,15 +109,18 @@ def test_crossval_gives_the_same_bits_on_one_core_as_on_all(project: Project, tm
     params = project.params()
     params["crossval"]["workers"] = 1
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    outputs = [tmp_path / "crossval.json", tmp_path / "predictions.csv", tmp_path / "timing.json"]
+    outputs = [tmp_path / name for name in ("crossval.json", "predictions.csv", "mfcc.parquet", "timing.json")]
     project.run(
         "taskset", "-c", "0", sys.executable, "-m", "stages.crossval", "--params", str(tmp_path / "params.yaml"),
         "data/features", "data/augmented", "models/frontend", *map(str, outputs),
     )  # fmt: skip
-    timing = json.loads(outputs[2].read_text())
+    timing = json.loads(outputs[3].read_text())
     assert (timing["workers"], timing["threads_per_worker"]) == (1, 1)
     assert outputs[0].read_bytes() == (project.root / "metrics" / "crossval.json").read_bytes()
     assert outputs[1].read_bytes() == (project.root / "metrics" / "crossval" / "predictions.csv").read_bytes()
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(outputs[2]), pd.read_parquet(project.root / "data" / "crossval" / "mfcc.parquet")
+    )
 
 
 def test_augmented_copies_are_features_of_every_clip(project: Project) -> None:
@@ -202,8 +205,9 @@ def test_predict_adds_the_mfcc_model_at_the_fusion_weight(project: Project, tmp_
     shutil.copytree(project.root / "models", models, ignore=shutil.ignore_patterns("tiny.en"))
     (models / "whisper" / "tiny.en").symlink_to(project.root / "models" / "whisper" / "tiny.en")
     (models / "whisper" / "fusion.json").write_text(json.dumps({"weight": 2.0}))
-    clip = tmp_path / "seven.wav"
-    sf.write(clip, synth_clip(7, 1, 7), 8000)
+    clip = tmp_path / "noisy.wav"  # a tone in loud white noise: neither model is sure, so their sum moves the answer
+    y = synth_clip(7, 1, 7) + 0.3 * np.random.default_rng(0).standard_normal(len(synth_clip(7, 1, 7)))
+    sf.write(clip, y.astype(np.float32), 8000)
     probe = (
         "import atexit, sys; from digits.cli import app; "
         "atexit.register(lambda: print('tensorflow' in sys.modules, file=sys.stderr)); "
@@ -212,12 +216,12 @@ def test_predict_adds_the_mfcc_model_at_the_fusion_weight(project: Project, tmp_
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=project.root, capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr.strip().splitlines()[-1] == "False", result.stderr
-    y = [synth_clip(7, 1, 7).astype(np.float32)]
+    y = [sf.read(clip, dtype="float32")[0]]
     whisper = open_whisper(models).read(y, 8000).whisper
     mfcc = mfcc_log_proba(clip_probabilities(open_model(models, "onnx"), y, 8000))
     expected = np.exp(fuse(whisper, mfcc, 2.0))[0]
     np.testing.assert_allclose(json.loads(result.stdout)["probabilities"], expected, atol=1e-4)
-    assert np.abs(expected - np.exp(whisper[0])).max() > 1e-3  # the MFCC model moved the answer
+    assert np.abs(expected - np.exp(whisper[0])).max() > 0.05  # the MFCC model moved the answer
 
 
 def test_whisper_has_its_own_detector_chosen_on_voices_it_never_heard(project: Project) -> None:
