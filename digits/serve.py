@@ -132,7 +132,7 @@ def describe(
         fusion = None if model.fusion is None else {"with": str(model_dir / ONNX_FILE), "weight": model.fusion.weight}
         found = {
             "model": str(model_dir / "whisper"),
-            "input": "whisper tiny.en",
+            "input": "whisper tiny.en" + ("" if fusion is None else f" + MFCC at weight {fusion['weight']:g}"),
             "model_params": meta,
             "fusion": fusion,
         }

@@ -177,6 +177,7 @@ def synthetic_project(root: Path, corpus: Path, epochs: int, **sections: dict) -
     """
     project = Project(root)
     write_lock(corpus, project.root / "corpus.sha256")
+    project.set_params(crossval={"noise": {"clips": 20}})  # of a voice's 60 clips, in each noise: bookkeeping only
     project.set_params(
         fetch={"local_copy": str(corpus), "lock": "corpus.sha256", "url": "http://127.0.0.1:9/offline"},
         synth={"voices": SMALL_SYNTH, "takes": 1},

@@ -114,15 +114,16 @@ WORD_VOICES = {"espeak-ng": 30, "flite": 6, "festival": 4}
 def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
     """The default recipe run on FSDD, made cheaper for CI (`make run`'s figures in brackets): 30 synthetic voices
     saying each digit once (250, twice), 3 augmented copies of each clip (8), 12 epochs (20), leave-one-speaker-out
-    on nicolas alone reading 10 digit strings (all six, 40 each), 200 signals of each kind and 40 word voices saying
-    20 words (500, 240, 40), 10 epochs of the detector and 2 folds of voices for both detectors' thresholds (20, 3),
-    one noisy copy per clip for the Whisper head (2), and both models in white noise at 0 dB once (MFCC: 3 kinds at
-    20, 10, 5 and 0 dB, five times; Whisper: at 10 and 0 dB, twice); (project, dvc repro output)."""
+    on nicolas alone reading 10 digit strings and 50 clips in each noise (all six, 40 and 100), 200 signals of each
+    kind and 40 word voices saying 20 words (500, 240, 40), 10 epochs of the detector and 2 folds of voices for both
+    detectors' thresholds (20, 3), one noisy copy per clip for the Whisper head (2), and both models in white noise
+    at 0 dB once (MFCC: 3 kinds at 20, 10, 5 and 0 dB, five times; Whisper: at 10 and 0 dB, twice); (project, dvc
+    repro output)."""
     project = Project(tmp_path_factory.mktemp("fsdd") / "project")
     project.set_params(
         fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"},
         synth={"voices": {"espeak-ng": 20, "flite": 5, "festival": 5}, "takes": 1},
-        crossval={"speakers": ["fsdd/nicolas"], "strings": {"count": 10}},
+        crossval={"speakers": ["fsdd/nicolas"], "strings": {"count": 10}, "noise": {"clips": 50}},
         train={"epochs": 12},
         negatives={"clips": 200, "val_clips": 80, "test_clips": 80, "voices": WORD_VOICES, "words_per_voice": 20},
         augment={"copies": 3},

@@ -180,7 +180,7 @@ def test_the_fusion_weight_is_chosen_on_the_same_noisy_clips_of_voices_neither_m
     keys = ["path", "speaker", "label", "condition"]
     assert mfcc[keys].sort_values(keys).values.tolist() == whisper[keys].sort_values(keys).values.tolist()
     kinds = project.params()["crossval"]["noise"]["kinds"]
-    assert mfcc.groupby("condition").size().to_dict() == {"clean": 180, **{kind: 180 for kind in kinds}}
+    assert mfcc.groupby("condition").size().to_dict() == {"clean": 180, **{kind: 3 * 20 for kind in kinds}}
     metrics = project.root / "metrics"
     found = json.loads((metrics / "fusion.json").read_text())
     shipped = json.loads((project.root / "models" / "whisper" / "fusion.json").read_text())

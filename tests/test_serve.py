@@ -158,6 +158,8 @@ def test_serve_on_whisper_answers_what_predict_prints_and_says_so(project: Proje
     assert about["detector"]["file"] == "whisper/detector"  # its own "no digit heard", not MFCC's
     assert about["detector"]["threshold"] == pytest.approx(openset["threshold"], abs=1e-6)
     assert about["leave_one_speaker_out"]["mean_accuracy"] == crossval["mean_accuracy"]
+    fusion = json.loads((project.root / "models" / "whisper" / "fusion.json").read_text())["weight"]
+    assert about["fusion"]["weight"] == fusion and about["input"] == f"whisper tiny.en + MFCC at weight {fusion:g}"
     assert (
         about["model_params"]["weight"]
         == json.loads((project.root / "metrics/whisper/eval.json").read_text())["weight"]
