@@ -74,7 +74,7 @@ def check_predict(root: Path, work: Path) -> dict:
     keras = [r["digit"] for r in cli_digits(root, paths, "--no-refuse", *mfcc, "--runtime", "keras")]
     whisper = [r["digit"] for r in cli_digits(root, paths, "--no-refuse", "--frontend", "whisper")]
     converted = {"wav": [], "flac": []}
-    for path in paths:
+    for path in paths[::3]:  # 200 of them
         y = resample_poly(sf.read(root / path, dtype="float64")[0], 441, 80)  # 8 kHz -> 44.1 kHz
         stereo = np.stack([y, 0.8 * y], axis=1)
         name = Path(path).stem
@@ -83,7 +83,7 @@ def check_predict(root: Path, work: Path) -> dict:
         converted["wav"].append(str(work / f"{name}.wav"))
         converted["flac"].append(str(work / f"{name}.flac"))
     agreement = {
-        kind: float(np.mean([r["digit"] for r in cli_digits(root, files, "--no-refuse", *mfcc)] == np.array(onnx)))
+        kind: float(np.mean([r["digit"] for r in cli_digits(root, files, "--no-refuse", *mfcc)] == np.array(onnx[::3])))
         for kind, files in converted.items()
     }
     truth = digit_strings(test, root, work / "strings")
@@ -114,7 +114,8 @@ WORD_VOICES = {"espeak-ng": 30, "flite": 6, "festival": 4}
 def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
     """The default recipe run on FSDD, made cheaper for CI (`make run`'s figures in brackets): 30 synthetic voices
     saying each digit once (250, twice), 3 augmented copies of each clip (8), 12 epochs (20), leave-one-speaker-out
-    on nicolas alone reading 10 digit strings and 50 clips in each noise (all six, 40 and 100), 200 signals of each
+    on nicolas alone reading 10 digit strings and 50 clips in each noise, and no model of the synthetic voices alone
+    (all six, 40 and 100, and one: tests/test_pipeline.py checks its bookkeeping), 200 signals of each
     kind and 40 word voices saying 20 words (500, 240, 40), 10 epochs of the detector and 2 folds of voices for both
     detectors' thresholds (20, 3), one noisy copy per clip for the Whisper head (2), and both models in white noise
     at 0 dB once (MFCC: 3 kinds at 20, 10, 5 and 0 dB, five times; Whisper: at 10 and 0 dB, twice); (project, dvc
@@ -123,7 +124,12 @@ def fsdd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str]:
     project.set_params(
         fetch={"local_copy": str(FSDD), "url": "http://127.0.0.1:9/offline"},
         synth={"voices": {"espeak-ng": 20, "flite": 5, "festival": 5}, "takes": 1},
-        crossval={"speakers": ["fsdd/nicolas"], "strings": {"count": 10}, "noise": {"clips": 50}},
+        crossval={
+            "speakers": ["fsdd/nicolas"],
+            "cross_corpus": False,
+            "strings": {"count": 10},
+            "noise": {"clips": 50},
+        },
         train={"epochs": 12},
         negatives={"clips": 200, "val_clips": 80, "test_clips": 80, "voices": WORD_VOICES, "words_per_voice": 20},
         augment={"copies": 3},
@@ -159,7 +165,6 @@ def test_pipeline_on_fsdd_random_split(
     assert scores["test_clips"] == 600
     assert scores["accuracy"] >= 0.99
     assert list(crossval["folds"]) == ["fsdd/nicolas"] and crossval["folds"]["fsdd/nicolas"]["clips"] == 500
-    assert crossval["cross_corpus"]["clips"] == 3000 and crossval["cross_corpus"]["train"] == ["synth"]
     assert crossval["mean_accuracy"] >= 0.75  # the hardest FSDD voice; 0.65 without augmentation
     assert noise["white"]["snr_0db"] >= 0.7
 

@@ -36,10 +36,17 @@ def project(pipeline_run: Project, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_two_forced_runs_from_scratch_give_identical_metrics(project: Project) -> None:
-    stages = len(yaml.safe_load((project.root / "dvc.yaml").read_text())["stages"])
-    assert len(project.first_run) == stages and len(project.first_metrics) >= 10  # Whisper's metrics among them
-    ran, _ = project.repro("--force")
-    assert len(ran) == stages
+    """Every stage but `crossval`, whose rerun on other cores tests/test_pipeline.py compares byte for byte."""
+    stages = set(yaml.safe_load((project.root / "dvc.yaml").read_text())["stages"])
+    assert set(project.first_run) == stages and len(project.first_metrics) >= 10  # Whisper's metrics among them
+    dvc_yaml = project.root / "dvc.yaml"
+    before = dvc_yaml.read_text()
+    try:
+        project.run("dvc", "freeze", "crossval")  # not run even with --force
+        ran, _ = project.repro("--force")
+    finally:
+        dvc_yaml.write_text(before)
+    assert sorted(ran) == sorted(stages - {"crossval"})
     assert metrics(project) == project.first_metrics
     assert models(project) == project.first_models and set(project.first_models) == {
         "model.keras",
@@ -50,7 +57,7 @@ def test_two_forced_runs_from_scratch_give_identical_metrics(project: Project) -
 
 
 def test_train_killed_mid_run_then_rerun_gives_the_uninterrupted_outputs(project: Project) -> None:
-    project.set_params(train={"epochs": 13})  # a run DVC has no cached result for
+    project.set_params(train={"epochs": 6})  # a run DVC has no cached result for
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env["PYTHONUNBUFFERED"] = "1"
     run = subprocess.Popen(
@@ -65,7 +72,7 @@ def test_train_killed_mid_run_then_rerun_gives_the_uninterrupted_outputs(project
     seen = []
     for line in run.stdout:
         seen.append(line)
-        if line.startswith("epoch 3/13"):
+        if line.startswith("epoch 1/6"):
             os.killpg(run.pid, signal.SIGKILL)  # dvc and the training process, mid-epoch
             break
     run.wait(60)
@@ -77,7 +84,7 @@ def test_train_killed_mid_run_then_rerun_gives_the_uninterrupted_outputs(project
     ran, _ = project.repro("evaluate")  # the model and its scores (export, noise, crossval would rerun as well)
     assert ran == ["train", "evaluate"]
     recovered = metrics(project)
-    assert recovered != project.first_metrics  # 13 epochs, not 20
+    assert recovered != project.first_metrics  # 6 epochs, not 20
     keras_file = (models / "model.keras").read_bytes()
     ran, _ = project.repro("--force", "--single-item", "train")  # the same run, uninterrupted
     assert ran == ["train"] and (models / "model.keras").read_bytes() == keras_file
