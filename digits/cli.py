@@ -46,6 +46,7 @@ STAGES = {
     "whisper_noise": "Test-split accuracy in noise of the Whisper recogniser, shipped and alone, and zero-shot.",
     "whisper_negatives": "Whisper's pooled encoder states and zero-shot digit scores of every non-digit, to Parquet.",
     "whisper_detector": "'No digit heard' for Whisper; threshold from voices never heard, an open-set test.",
+    "new_voices": "What predict answers voices never heard: right, wrong or 'no digit heard', out of fold.",
 }
 
 

@@ -29,6 +29,7 @@ from digits.params import DetectorParams, ModelParams, SpecAugmentParams, TrainP
 from digits.recognise import recognise
 from digits.refusal import (
     LABELS,
+    Assessment,
     FoldScores,
     Strings,
     assess,
@@ -140,12 +141,11 @@ def fold_scores(
 
 def build_detector(
     p: DetectorParams, masks: SpecAugmentParams, paths: tuple[Path, ...], strings: Strings, workers: int
-) -> tuple[KerasModel, dict, pd.DataFrame]:
+) -> tuple[KerasModel, Assessment]:
     """Train the shipped detector on every voice and, meanwhile, one per fold of `voice_folds` on `workers` new
     processes (one thread each), from `paths` (non-digits, features, augmented copies, pretrained front end);
     choose the thresholds on the out-of-fold digits and score the held-out voices' `strings` there
-    (`refusal.assess`). Returns the detector (its thresholds in `meta`), its report (`metrics/openset.json`) and
-    the corpus clips it refuses."""
+    (`refusal.assess`). Returns the detector (its thresholds in `meta`) and its `Assessment`."""
     data = load_inputs(*paths)
     folds = voice_folds(data.keys, p.folds)
     print(f"detector: {p.folds} folds of held-out voices on {workers} processes, one thread each, beside this one")
@@ -156,8 +156,7 @@ def build_detector(
     others = {name: (recognise(model, data.negatives[name][0])[0], data.negatives[name][1]) for name in ("val", "test")}
     signals = signals_of(p.refuse_signals)
     everything = recognise(model, data.views)[0]
-    report, table, (threshold, sequence_threshold) = assess(
-        data.keys, results, p.max_false_refusals, everything, others, signals
-    )
+    found = assess(data.keys, results, p.max_false_refusals, everything, others, signals)
+    threshold, sequence_threshold = found.thresholds
     model.meta.update(labels=LABELS, threshold=threshold, sequence_threshold=sequence_threshold, signals=signals)
-    return model, report, table
+    return model, found

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from digits import DigitsError, write_json
+from digits import DigitsError, replacing_file, write_json
 from digits.audio import read_clips
 from digits.negatives import KINDS
 from digits.openset import DIGITS, digit_score, error_rates, signal_classes, sounds_like
@@ -193,15 +193,27 @@ def choose_on_new_voices(keys: pd.DataFrame, scores: np.ndarray, max_false_refus
 FoldScores = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]  # held-out clips, val non-digits, string parts
 
 
+@dataclass(frozen=True)
+class Assessment:
+    """A detector's report (`metrics/.../openset.json`), the corpus clips it refuses, the out-of-fold digit scores
+    of the real voices' clips outside the test split (`path`, `speaker`, `label`, `digit_score`: each scored by
+    the fold's detector that never heard the voice) and its two thresholds unrounded (clips, parts of digit
+    strings)."""
+
+    report: dict
+    refused: pd.DataFrame
+    held_out: pd.DataFrame
+    thresholds: tuple[float, float]
+
+
 def assess(
     keys: pd.DataFrame, folds: list[FoldScores], max_false_refusals: float, everything: np.ndarray,
     others: dict[str, tuple[np.ndarray, np.ndarray]], signals: list[int],
-) -> tuple[dict, pd.DataFrame, tuple[float, float]]:  # fmt: skip
-    """(the detector's report, `metrics/.../openset.json`, with its `threshold` and `sequence_threshold` chosen on
-    the out-of-fold scores of `folds` (each fold's digit scores of its held-out voices' clips, NaN elsewhere, of
-    the val non-digits and of each held-out real voice's string parts); the corpus clips it refuses), from the
-    shipped detector's class probabilities of every corpus clip (`everything`) and of `others` (see
-    `open_set_report`), and the two thresholds unrounded."""
+) -> Assessment:  # fmt: skip
+    """The detector's `Assessment`: its `threshold` and `sequence_threshold` chosen on the out-of-fold scores of
+    `folds` (each fold's digit scores of its held-out voices' clips, NaN elsewhere, of the val non-digits and of
+    each held-out real voice's string parts); its report from those and from the shipped detector's class
+    probabilities of every corpus clip (`everything`) and of `others` (see `open_set_report`)."""
     scores = np.full(len(keys), np.nan)
     for held_out, _, _ in folds:
         scores = np.where(np.isnan(held_out), scores, held_out)
@@ -223,15 +235,20 @@ def assess(
         **open_set,
         "corpus_clips_refused": counts,
     }
-    return report, table, (threshold, sequence_threshold)
+    real = ~np.isnan(scores) & ~keys["training_only"].astype(bool).to_numpy()
+    held_out = keys.loc[real, ["path", "speaker", "label"]].assign(digit_score=scores[real].astype(np.float32))
+    return Assessment(report, table, held_out.reset_index(drop=True), (threshold, sequence_threshold))
 
 
-def write_report(report: dict, refused: pd.DataFrame, openset_json: Path, refused_csv: Path) -> str:
-    """Write a detector's `report` (`assess`) to `openset_json` and the corpus clips it refuses to `refused_csv`;
-    return a line on what it does."""
-    refused_csv.parent.mkdir(parents=True, exist_ok=True)
+def write_report(found: Assessment, openset_json: Path, refused_csv: Path, held_out_parquet: Path) -> str:
+    """Write a detector's `Assessment`: its report to `openset_json`, the corpus clips it refuses to `refused_csv`,
+    the out-of-fold digit scores to `held_out_parquet`; return a line on what it does."""
+    report, refused = found.report, found.refused
     write_json(openset_json, report)
-    refused.to_csv(refused_csv, index=False)
+    with replacing_file(refused_csv) as tmp:
+        refused.to_csv(tmp, index=False)
+    with replacing_file(held_out_parquet) as tmp:
+        found.held_out.to_parquet(tmp, index=False)
     new, test = report["new_voices"], report["test"]
     return (
         f"threshold {report['threshold']:.4f}: new voices' digits refused {new['mean_refused']:.2%} (mean of "

@@ -126,6 +126,22 @@ def fusion_lines(metrics: Path) -> list[str]:
     return lines
 
 
+def new_voice_lines(metrics: Path) -> list[str]:
+    """What `digits predict` answers voices it never heard, each recogniser with its detector (the mean over the
+    voices of their shares right, wrong and refused); none without `metrics/new_voices.json`."""
+    path = metrics / "new_voices.json"
+    if not path.is_file():
+        return []
+    names = {"shipped": "shipped (Whisper's detector)", "whisper": "Whisper (its detector)", "mfcc": "MFCC (its own)"}
+    lines = ["As `digits predict` answers voices never heard (metrics/new_voices.json): right | wrong | refused"]
+    for name, found in read(path).items():
+        mean = found["mean"]
+        lines.append(
+            f"  {names.get(name, name):36}" + "".join(f"{mean[a]:12.4f}" for a in ("right", "wrong", "refused"))
+        )
+    return lines
+
+
 def summarise(metrics: Path) -> str:
     """The headline figures of `metrics/`: voices never heard, seen speakers (test split), noise, no digit heard,
     data."""
@@ -133,6 +149,7 @@ def summarise(metrics: Path) -> str:
     noise, data = read(metrics / "noise.json"), read(metrics / "data_report.json")
     folds = "  ".join(f"{speaker} {fold['accuracy']:.3f}" for speaker, fold in crossval["folds"].items())
     lines = [
+        *new_voice_lines(metrics),
         "Voices never heard (leave-one-speaker-out, metrics/crossval.json):",
         f"  mean accuracy {crossval['mean_accuracy']:.4f} ± {crossval['std_accuracy']:.4f} over "
         f"{len(crossval['folds'])} held-out speakers (each clip alone: {crossval['mean_accuracy_one_view']:.4f})",

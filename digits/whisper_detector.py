@@ -18,6 +18,7 @@ from digits.openset import digit_score
 from digits.params import WhisperDetectorParams
 from digits.refusal import (
     LABELS,
+    Assessment,
     FoldScores,
     Strings,
     assess,
@@ -99,10 +100,10 @@ def fold_scores(
 
 def build_detector(
     p: WhisperDetectorParams, data: Tables, strings: Strings, whisper: Whisper | None, batch_size: int
-) -> tuple[Head, dict, dict, pd.DataFrame]:
+) -> tuple[Head, dict, Assessment]:
     """Train the shipped detector on every voice and one per fold of `voice_folds`; choose its thresholds on the
     out-of-fold digits (`refusal.assess`; the parts of `strings`, read by `whisper`, get their own). Returns the
-    detector, its `meta` (labels, thresholds, signals), its report and the corpus clips it refuses."""
+    detector, its `meta` (labels, thresholds, signals) and its `Assessment`."""
     folds = voice_folds(data.keys, p.folds, "whisper_detector.folds")
     results = []
     for k, held_out in enumerate(folds, 1):
@@ -112,8 +113,7 @@ def build_detector(
     others = {name: (probabilities(head, x), labels) for name, (x, labels) in data.negatives.items() if name != "train"}
     signals = signals_of(p.refuse_signals)
     everything = probabilities(head, data.x)
-    report, table, (threshold, sequence_threshold) = assess(
-        data.keys, results, p.max_false_refusals, everything, others, signals
-    )
+    found = assess(data.keys, results, p.max_false_refusals, everything, others, signals)
+    threshold, sequence_threshold = found.thresholds
     meta = {"labels": LABELS, "threshold": threshold, "sequence_threshold": sequence_threshold, "signals": signals}
-    return head, meta, report, table
+    return head, meta, found

@@ -1,12 +1,13 @@
 """Stage `detector`: learn to say "no digit heard", its threshold from voices it never heard, an open-set test.
 
     python -m stages.detector data/negatives data/features data/augmented models/frontend models/detector.onnx
-        metrics/openset.json metrics/openset/refused.csv
+        metrics/openset.json metrics/openset/refused.csv data/held_out/detector.parquet
 
 The shipped detector trains on every voice; `detector.folds` more, each without a fold of voices, score
 those voices' digits, and their threshold is the shipped one's (see `digits.detector`). Writes the detector
-(ONNX), the digits of new voices it refuses, the val split's and the open-set test's error rates, and the
-corpus clips it refuses (`refused.csv`, counted per corpus and split in `openset.json`).
+(ONNX), the digits of new voices it refuses, the val split's and the open-set test's error rates, the
+corpus clips it refuses (`refused.csv`, counted per corpus and split in `openset.json`) and the out-of-fold digit
+scores of the voices' clips (for stage `new_voices`).
 """
 
 from pathlib import Path
@@ -35,18 +36,20 @@ def run(
     detector: Path,
     openset_json: Path,
     refused_csv: Path,
+    held_out: Path,
 ) -> None:
     """Train the detector on `features`, `augmented` and `negatives`; write it as `detector` (ONNX), its error
     rates (new voices' digits and the parts of their `crossval.strings` digit strings, split as `predict.sequence`
-    splits them) to `openset_json` and the corpus clips it refuses to `refused_csv`."""
+    splits them) to `openset_json`, the corpus clips it refuses to `refused_csv` and the out-of-fold digit scores
+    to `held_out`."""
     one_thread()  # the same bits whatever the core count
     paths = (negatives, features, augmented, frontend)
     strings = Strings(crossval.strings, PauseParams(**predict.sequence.model_dump()))
-    model, report, refused = build_detector(p, train.spec_augment, paths, strings, min(cores(), p.folds))
+    model, found = build_detector(p, train.spec_augment, paths, strings, min(cores(), p.folds))
     data = load_inputs(*paths)  # already read: checked as exported on every corpus clip and training non-digit
     checked = np.concatenate([data.views[:, 0], data.negatives["train"][0][:, 0]])
     print(export_checked(model, model.meta, checked, detector))
-    print(write_report(report, refused, openset_json, refused_csv))
+    print(write_report(found, openset_json, refused_csv, held_out))
 
 
 if __name__ == "__main__":

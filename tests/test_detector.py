@@ -140,8 +140,11 @@ def test_the_whisper_detector_is_also_chosen_on_voices_it_never_heard(monkeypatc
     test = (data.keys["split"] == "test").to_numpy()
     assert np.isnan(scores[test]).all() and not np.isnan(scores[~test]).any()
     assert (scores[~test] < 1e-6).all() and choose_on_new_voices(data.keys, scores, 0.02) < 1e-6
-    _, meta, report, _ = whisper_detector.build_detector(p, data, NO_STRINGS, None, 8)
-    assert meta["threshold"] < 1e-6 and report["new_voices"]["folds"] == 2
+    _, meta, found = whisper_detector.build_detector(p, data, NO_STRINGS, None, 8)
+    assert meta["threshold"] < 1e-6 and found.report["new_voices"]["folds"] == 2
+    real = ~test & ~data.keys["training_only"].astype(bool).to_numpy()  # what stage new_voices reads
+    assert found.held_out["path"].tolist() == data.keys["path"][real].tolist() and real.sum() > 0
+    np.testing.assert_array_equal(found.held_out["digit_score"], scores[real].astype(np.float32))
 
 
 def test_the_bound_is_on_the_mean_of_the_voices_refusals_not_on_the_pooled_clips() -> None:

@@ -243,6 +243,46 @@ def test_whisper_has_its_own_detector_chosen_on_voices_it_never_heard(project: P
     assert sum(line.split("\t")[1] != "no digit" for line in said) == report["test"]["false_accepts"]
 
 
+def test_new_voices_are_answered_out_of_fold_by_each_recogniser_with_its_detector(project: Project) -> None:
+    """Stage `new_voices`: the shipped sum (each voice fused at its fold's weight) and Whisper with Whisper's
+    detector, MFCC with its own, answer each held-out voice's clips outside the test split, refused at a threshold
+    chosen on the other voices' out-of-fold scores."""
+    from digits.fusion import LOG_PROBA, fuse
+    from digits.refusal import choose_by_voice
+
+    root, params = project.root, project.params()
+    found = json.loads((root / "metrics" / "new_voices.json").read_text())
+    tables = {name: pd.read_parquet(root / "data" / "crossval" / f"{name}.parquet") for name in ("mfcc", "whisper")}
+    shipped = pd.read_parquet(root / "data" / "crossval" / "shipped.parquet")
+    weights = {voice: fold["weight"] for voice, fold in json.loads((root / "metrics" / "fusion.json").read_text())[
+        "folds"].items()}  # fmt: skip
+    keys = ["path", "speaker", "label", "condition"]
+    both = shipped.merge(tables["whisper"], on=keys, suffixes=("", "_w")).merge(tables["mfcc"], on=keys, suffixes=(
+        "", "_m"))  # fmt: skip
+    assert len(both) == len(shipped) == len(tables["mfcc"])
+    weight = both["speaker"].map(weights).to_numpy()[:, None]
+    log_proba = [both[[f"{c}{suffix}" for c in LOG_PROBA]].to_numpy() for suffix in ("", "_w", "_m")]
+    np.testing.assert_allclose(log_proba[0], fuse(log_proba[1], log_proba[2], weight), atol=1e-5)
+    tables["shipped"] = shipped
+    for name, detector in (("shipped", "whisper_detector"), ("whisper", "whisper_detector"), ("mfcc", "detector")):
+        scores = pd.read_parquet(root / "data" / "held_out" / f"{detector}.parquet")
+        assert sorted(found[name]["voices"]) == ["fsdd/s0", "fsdd/s1", "fsdd/s2"]
+        for voice, answered in found[name]["voices"].items():
+            others = scores[scores["speaker"] != voice]  # the detector's other real voices
+            limit = params[detector]["max_false_refusals"]
+            threshold = choose_by_voice(others["digit_score"].to_numpy(), others["speaker"].to_numpy(), limit)
+            assert answered["threshold"] == pytest.approx(threshold, abs=1e-6)
+            table = tables[name]
+            rows = table[(table["speaker"] == voice) & (table["condition"] == "clean")].merge(scores, on=keys[:3])
+            assert len(rows) == answered["clips"] == 60 - 12  # outside the test split
+            accepted = rows["digit_score"].to_numpy() >= answered["threshold"]
+            right = rows[LOG_PROBA].to_numpy().argmax(axis=1) == rows["label"].to_numpy()
+            assert answered["right"] == pytest.approx(np.mean(accepted & right), abs=1e-6)
+            assert answered["refused"] == pytest.approx(np.mean(~accepted), abs=1e-6)
+    summary = project.run("digits", "summary").splitlines()
+    assert summary[0].startswith("As `digits predict` answers voices never heard") and "shipped" in summary[1]
+
+
 def test_second_repro_does_nothing(project: Project) -> None:
     ran, _ = project.repro()
     assert ran == []
@@ -264,21 +304,24 @@ def would_rerun(project: Project, **sections: dict) -> list[str]:
 
 def test_a_train_param_reruns_train_and_what_reads_the_model(project: Project) -> None:
     """Rerun for real after a train param in tests/test_interrupt.py (killed, then resumed)."""
-    expected = ["crossval", "evaluate", "export", "fusion", "noise", "train", "whisper_noise"]
+    expected = ["crossval", "evaluate", "export", "fusion", "new_voices", "noise", "train", "whisper_noise"]
     assert would_rerun(project, train={"epochs": 15}) == expected  # the shipped recogniser fuses the MFCC model
 
 
 def test_a_whisper_head_param_reruns_only_what_the_head_feeds(project: Project) -> None:
-    expected = ["fusion", "whisper_crossval", "whisper_noise", "whisper_train"]
+    expected = ["fusion", "new_voices", "whisper_crossval", "whisper_noise", "whisper_train"]
     assert would_rerun(project, whisper_head={"c": 0.5}) == expected
 
 
-def test_a_whisper_detector_param_reruns_only_the_whisper_detector(project: Project) -> None:
-    assert would_rerun(project, whisper_detector={"c": 0.05}) == ["whisper_detector"]
+def test_a_whisper_detector_param_reruns_the_whisper_detector_and_what_reads_its_scores(project: Project) -> None:
+    assert would_rerun(project, whisper_detector={"c": 0.05}) == ["new_voices", "whisper_detector"]
 
 
 def test_augment_param_reruns_augment_and_what_trains_on_it(project: Project) -> None:
-    expected = ["augment", "crossval", "detector", "evaluate", "export", "fusion", "noise", "train", "whisper_noise"]
+    expected = [
+        "augment", "crossval", "detector", "evaluate", "export", "fusion", "new_voices", "noise", "train",
+        "whisper_noise",
+    ]  # fmt: skip
     assert would_rerun(project, augment={"copies": 2}) == expected
 
 
@@ -286,8 +329,8 @@ def test_features_param_reruns_features_onward(project: Project) -> None:
     project.set_params(features={"speech_embedding": {"steps": 5}})  # another front end's param: nothing reruns
     assert "Data and pipelines are up to date" in project.run("dvc", "status")
     assert would_rerun(project, features={"mfcc": {"n_mfcc": 16}}) == [
-        "augment", "crossval", "detector", "evaluate", "export", "features", "fusion", "gallery", "noise", "train",
-        "whisper_noise",
+        "augment", "crossval", "detector", "evaluate", "export", "features", "fusion", "gallery", "new_voices",
+        "noise", "train", "whisper_noise",
     ]  # fmt: skip
     assert "Data and pipelines are up to date" in project.run("dvc", "status")
 
@@ -447,8 +490,8 @@ def test_predict_says_no_digit_for_noise_dc_and_clicks_but_not_for_digits(projec
     assert len(refused) < 44  # of 220 clips
 
 
-def test_a_detector_param_reruns_only_the_detector(project: Project) -> None:
+def test_a_detector_param_reruns_the_detector_and_what_reads_its_scores(project: Project) -> None:
     project.set_params(detector={"max_false_refusals": 0.1})
-    assert project.repro()[0] == ["detector"]
+    assert project.repro()[0] == ["detector", "new_voices"]
     new = json.loads((project.root / "metrics" / "openset.json").read_text())["new_voices"]
     assert new["refused"] == int(0.1 * new["clips"])  # 14 of the 144 digits of voices each detector never heard

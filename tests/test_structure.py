@@ -6,6 +6,9 @@ module of the project it imports (found with `ast`, imports inside functions inc
 """
 
 import ast
+import functools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,7 @@ def module_file(name: str, root: Path = PROJECT) -> Path | None:
     return None
 
 
+@functools.cache  # the files do not change during a test run: each is parsed once
 def imports(path: Path, root: Path = PROJECT) -> set[str]:
     """Dotted names of the project modules that the file `path` imports, anywhere in it."""
     found = set()
@@ -47,6 +51,7 @@ def packages_of(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
+@functools.cache
 def chosen_front_end(root: Path = PROJECT) -> str:
     """The front end params.yaml's `features.frontend` names."""
     return yaml.safe_load((root / "params.yaml").read_text())["features"]["frontend"]
@@ -196,6 +201,16 @@ def test_the_library_has_no_import_cycle() -> None:
 def test_the_cycle_finder_finds_one() -> None:
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_digits_predict_starts_without_pandas_tensorflow_or_scikit_learn() -> None:
+    """What `digits predict` imports before its first answer: pandas alone cost a cold run about 0.4 s."""
+    probe = (
+        "import sys, digits.cli, digits.predict, digits.runtime, digits.whisper_head, digits.fusion, digits.recognise; "
+    )
+    probe += "print(sorted({'pandas', 'tensorflow', 'sklearn'} & set(sys.modules)))"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PROJECT)
+    assert found.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("module", ["digits.predict", "digits.runtime", "digits.recognise", "digits.serve"])
