@@ -274,11 +274,12 @@ def test_new_voices_are_answered_out_of_fold_by_each_recogniser_with_its_detecto
             assert answered["threshold"] == pytest.approx(threshold, abs=1e-6)
             table = tables[name]
             rows = table[(table["speaker"] == voice) & (table["condition"] == "clean")].merge(scores, on=keys[:3])
-            assert len(rows) == answered["clips"] == 60 - 12  # outside the test split
-            accepted = rows["digit_score"].to_numpy() >= answered["threshold"]
+            assert len(rows) == answered["clips"] > 0
+            accepted = rows["digit_score"].to_numpy() >= threshold
             right = rows[LOG_PROBA].to_numpy().argmax(axis=1) == rows["label"].to_numpy()
             assert answered["right"] == pytest.approx(np.mean(accepted & right), abs=1e-6)
             assert answered["refused"] == pytest.approx(np.mean(~accepted), abs=1e-6)
+        assert sum(v["clips"] for v in found[name]["voices"].values()) == 180 - 36  # all outside the test split
     summary = project.run("digits", "summary").splitlines()
     assert summary[0].startswith("As `digits predict` answers voices never heard") and "shipped" in summary[1]
 
