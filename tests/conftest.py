@@ -20,10 +20,11 @@ from tests.corpus import make_corpus
 
 PROJECT = Path(__file__).resolve().parents[1]
 FSDD = PROJECT.parent / "shared" / "data" / "fsdd" / "recordings"
-ALL_STAGES = set(yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"])  # what a first `dvc repro` runs
+STAGES = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
+ALL_STAGES = set(STAGES)  # what a first `dvc repro` runs
 OUTPUTS = {  # every stage's outputs, some of them in git (metrics, the crossval tables)
     out if isinstance(out, str) else next(iter(out))
-    for stage in yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"].values()
+    for stage in STAGES.values()
     for kind in ("outs", "metrics", "plots")
     for out in stage.get(kind, [])
 }
